@@ -1,0 +1,66 @@
+import type { Config } from "./config/config-spec.js";
+import type { Logger } from "./observability/logger.js";
+import type { GrpcServer } from "./server/grpc-server.js";
+import type { HttpServer } from "./server/http/http-server.js";
+import type { ShutdownState } from "./server/http/health-routes.js";
+
+/** Bound ports of a running server. */
+export interface Listening {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+}
+
+/** Something to stop on shutdown, after the listeners have drained. */
+export type Closer = () => Promise<void> | void;
+
+/** Starts and stops the listeners in order; readiness turns false before draining. */
+export class App implements ShutdownState {
+  readonly #config: Config;
+  readonly #grpc: GrpcServer;
+  readonly #http: HttpServer;
+  readonly #log: Logger;
+  readonly #closers: Closer[] = [];
+  #draining = false;
+
+  constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger) {
+    this.#config = config;
+    this.#grpc = grpc;
+    this.#http = http;
+    this.#log = log;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Registers cleanup to run at shutdown (caches, connections, log flush), in reverse order. */
+  onClose(closer: Closer): void {
+    this.#closers.push(closer);
+  }
+
+  async start(): Promise<Listening> {
+    const grpcPort = await this.#grpc.start();
+    const httpPort = await this.#http.start();
+    this.#log.info({ grpc: hostPort(this.#config.server.grpcAddr, grpcPort), http: hostPort(this.#config.server.httpAddr, httpPort) }, "serving");
+    return { grpcPort, httpPort };
+  }
+
+  /** Graceful stop: not ready, finish in-flight calls within the grace period, close the rest. */
+  async stop(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#log.info({ graceMs: this.#config.server.shutdownGraceMs }, "shutting down");
+    await this.#grpc.stop(this.#config.server.shutdownGraceMs);
+    await this.#http.stop();
+    for (const close of this.#closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, "error during shutdown");
+      }
+    }
+    this.#log.flush();
+  }
+}
+
+const hostPort = (addr: string, port: number) => `${addr.slice(0, addr.lastIndexOf(":"))}:${port}`;

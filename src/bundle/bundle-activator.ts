@@ -1,0 +1,33 @@
+import type { Logger } from "../observability/logger.js";
+import type { Activation, ActiveBundle } from "./active-bundle.js";
+import type { BundleFiles } from "./bundle-files.js";
+import type { BundleLoader } from "./bundle-loader.js";
+
+/**
+ * Builds a snapshot completely and only then swaps it in. A bundle that fails anywhere
+ * throws `BundleError` and the active one keeps serving.
+ */
+export class BundleActivator {
+  readonly #loader: BundleLoader;
+  readonly #active: ActiveBundle;
+  readonly #log: Logger;
+
+  constructor(loader: BundleLoader, active: ActiveBundle, log: Logger) {
+    this.#loader = loader;
+    this.#active = active;
+    this.#log = log;
+  }
+
+  /** Loads and activates; `by` records who asked (a source name or an admin identity). */
+  activate(files: BundleFiles, by: string): Activation {
+    try {
+      const snapshot = this.#loader.load(files);
+      const activation = this.#active.activate(snapshot, by);
+      this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
+      return activation;
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message, by }, "bundle refused; the active bundle keeps serving");
+      throw err;
+    }
+  }
+}

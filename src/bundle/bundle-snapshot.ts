@@ -1,0 +1,19 @@
+import type { CompiledPolicies } from "../engine/compiled-policies.js";
+import type { BundleFiles } from "./bundle-files.js";
+import type { Manifest } from "./bundle-layout.js";
+
+/**
+ * One immutable, fully built bundle. A decision reads the active snapshot once, so it is
+ * decided wholly by one revision; the cache scope keys decisions to exactly this content.
+ */
+export interface BundleSnapshot {
+  readonly name: string;
+  readonly revision: string;
+  /** SHA-256 over every file of the bundle. */
+  readonly digest: string;
+  readonly manifest: Manifest;
+  readonly policies: CompiledPolicies;
+  readonly files: BundleFiles;
+  /** Revision plus digest: two bundles that reuse a revision name never share cached decisions. */
+  readonly cacheScope: string;
+}

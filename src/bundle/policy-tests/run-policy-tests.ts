@@ -1,0 +1,48 @@
+import { guardRequest } from "../../decision/request-guard.js";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../decision/request-limits.js";
+import type { CompiledPolicies } from "../../engine/compiled-policies.js";
+import type { Evaluation } from "../../model/decision.js";
+import type { PolicyTestCase } from "./policy-test-case.js";
+
+/** The outcome of one policy test. */
+export interface PolicyTestResult {
+  readonly test: PolicyTestCase;
+  readonly passed: boolean;
+  /** What came back, or why the request could not be decided. */
+  readonly actual: Evaluation | { readonly error: string };
+}
+
+/** Runs tests against compiled policies, exactly as the decision path would decide them. */
+export function runPolicyTests(policies: CompiledPolicies, tests: readonly PolicyTestCase[], limits: RequestLimits = DEFAULT_REQUEST_LIMITS): PolicyTestResult[] {
+  return tests.map((test) => {
+    let actual: Evaluation;
+    try {
+      guardRequest(test.request, limits);
+      actual = policies.evaluate(test.request);
+    } catch (err) {
+      return { test, passed: false, actual: { error: (err as Error).message } };
+    }
+    const want = test.expect.determiningPolicies;
+    const samePolicies = want === undefined || sameSet(want, actual.determiningPolicies);
+    return { test, passed: actual.decision === test.expect.decision && samePolicies, actual };
+  });
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join("\0") === [...b].sort().join("\0");
+
+/** A readable report: one line per test, details for failures. */
+export function formatTestReport(results: readonly PolicyTestResult[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.passed) {
+      lines.push(`PASS ${r.test.name}`);
+      continue;
+    }
+    const want = `${r.test.expect.decision}${r.test.expect.determiningPolicies ? ` by [${r.test.expect.determiningPolicies.join(", ")}]` : ""}`;
+    const got = "error" in r.actual ? `error: ${r.actual.error}` : `${r.actual.decision} by [${r.actual.determiningPolicies.join(", ")}]`;
+    lines.push(`FAIL ${r.test.name} (${r.test.file})\n     expected ${want}\n     got      ${got}`);
+  }
+  const failed = results.filter((r) => !r.passed).length;
+  lines.push(`${results.length - failed} passed, ${failed} failed`);
+  return lines.join("\n");
+}

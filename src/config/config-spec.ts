@@ -1,0 +1,48 @@
+import { DEFAULT_BUNDLE_READ_LIMITS as B } from "../bundle/bundle-files.js";
+import { DEFAULT_REQUEST_LIMITS as L } from "../decision/request-limits.js";
+import { addr, bool, type ConfigOf, int, oneOf, optStr } from "./setting.js";
+
+const MiB = 1024 * 1024;
+
+/**
+ * Every setting Verdict reads. A setting at `a.bY` is `aBY` in a config file's `a` section,
+ * `VERDICT_A_B_Y` in the environment; precedence: flags > environment > file > default.
+ */
+export const CONFIG_SPEC = {
+  server: {
+    grpcAddr: addr("127.0.0.1:50051", "gRPC listener: verdict.v1, Envoy ext_authz, health, reflection"),
+    adminAddr: addr("127.0.0.1:50052", "admin gRPC listener (PolicyAdminService)"),
+    httpAddr: addr("127.0.0.1:9464", "HTTP listener: /metrics, /healthz, /readyz"),
+    maxReceiveBytes: int(4 * MiB, 1024, 64 * MiB, "largest gRPC message accepted"),
+    maxConcurrentStreams: int(1024, 1, 100_000, "HTTP/2 concurrent streams per connection"),
+    shutdownGraceMs: int(10_000, 0, 600_000, "time in-flight calls get to finish on SIGTERM"),
+  },
+  policies: {
+    dir: optStr("bundle directory to serve (default ./policies when no --bundle is given)"),
+    bundle: optStr("bundle tarball (.tar.gz) to serve instead of a directory"),
+  },
+  engine: {
+    strict: bool(true, "a forbid policy that errors denies (off: Cedar skips it)"),
+    maxPolicyNesting: int(64, 8, 120, "deepest bracket nesting accepted in policy text"),
+  },
+  limits: {
+    maxEntities: int(L.maxEntities, 0, 1_000_000, "entities per request"),
+    maxDepth: int(L.maxDepth, 1, 100, "nesting depth of a value"),
+    maxStringLength: int(L.maxStringLength, 16, 16 * MiB, "characters in a string, id or type"),
+    maxSetSize: int(L.maxSetSize, 1, 1_000_000, "elements in a set (and parents of an entity)"),
+    maxRecordFields: int(L.maxRecordFields, 1, 1_000_000, "fields in a record, attribute map or context"),
+    maxBatchSize: int(L.maxBatchSize, 1, 10_000, "checks in one BatchCheck"),
+  },
+  bundleLimits: {
+    maxFiles: int(B.maxFiles, 1, 1_000_000, "files in a bundle"),
+    maxFileBytes: int(B.maxFileBytes, 1024, 1024 * MiB, "bytes in one bundle file"),
+    maxTotalBytes: int(B.maxTotalBytes, 1024, 4096 * MiB, "bytes in a whole bundle (uncompressed)"),
+    maxDepth: int(B.maxDepth, 1, 256, "folder depth inside a bundle"),
+  },
+  log: {
+    level: oneOf("info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "service log level (stderr)"),
+  },
+};
+
+/** The validated, frozen configuration. */
+export type Config = ConfigOf<typeof CONFIG_SPEC>;

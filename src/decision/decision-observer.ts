@@ -1,0 +1,49 @@
+import type { VerdictError } from "../errors.js";
+import type { Api, AuthzRequest } from "../model/authz-request.js";
+import type { DecisionResult } from "../model/decision.js";
+
+/** One decision as metrics and the decision log see it. */
+export interface DecisionEvent {
+  readonly api: Api;
+  readonly request: AuthzRequest;
+  readonly result: DecisionResult;
+  /** Seconds from the decision path's start to its answer. */
+  readonly durationSeconds: number;
+  /** Seconds spent in the engine; undefined when the cache answered. */
+  readonly evaluationSeconds: number | undefined;
+}
+
+/** Receives every decision and every refusal; must never throw or block. */
+export interface DecisionObserver {
+  decided(event: DecisionEvent): void;
+  refused(api: Api, error: VerdictError): void;
+}
+
+/** Fans events out to several observers, isolating each from the others' faults. */
+export class DecisionObservers implements DecisionObserver {
+  readonly #observers: readonly DecisionObserver[];
+
+  constructor(observers: readonly DecisionObserver[]) {
+    this.#observers = observers;
+  }
+
+  decided(event: DecisionEvent): void {
+    for (const o of this.#observers) {
+      try {
+        o.decided(event);
+      } catch {
+        // Observing a decision must never change or fail it.
+      }
+    }
+  }
+
+  refused(api: Api, error: VerdictError): void {
+    for (const o of this.#observers) {
+      try {
+        o.refused(api, error);
+      } catch {
+        // As above.
+      }
+    }
+  }
+}

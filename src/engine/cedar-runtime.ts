@@ -1,0 +1,56 @@
+import { createRequire } from "node:module";
+import type * as CedarWasm from "@cedar-policy/cedar-wasm/nodejs";
+
+/** The cedar-wasm module's exports: one WebAssembly instance. */
+export type CedarModule = typeof CedarWasm;
+
+// Node provides WebAssembly globally; the ES lib typings do not declare it.
+declare const WebAssembly: { RuntimeError: new (message?: string) => Error };
+
+/** The error a wasm trap raises; also used to report a failed self-test as a trap. */
+export const WasmRuntimeError = WebAssembly.RuntimeError;
+
+const require = createRequire(import.meta.url);
+const modulePath = require.resolve("@cedar-policy/cedar-wasm/nodejs");
+
+/**
+ * Holds the live cedar-wasm instance. A wasm trap (e.g. a stack overflow on deeply nested
+ * input) leaves the instance's memory corrupt, so every later call would fail; `recycle`
+ * loads a fresh instance and bumps `generation` so compiled bundles re-preparse into it.
+ */
+export class CedarRuntime {
+  #module: CedarModule;
+  #generation = 0;
+
+  constructor() {
+    this.#module = CedarRuntime.#load();
+  }
+
+  /** The current instance; do not keep it across calls that may recycle. */
+  get cedar(): CedarModule {
+    return this.#module;
+  }
+
+  /** Increases each time the instance is replaced. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Replaces the instance with a fresh one; preparsed state is gone. */
+  recycle(): void {
+    this.#module = CedarRuntime.#load();
+    this.#generation++;
+  }
+
+  /** True for errors that mean the wasm instance itself is no longer trustworthy. */
+  static isTrap(err: unknown): boolean {
+    return err instanceof WasmRuntimeError || err instanceof RangeError;
+  }
+
+  static #load(): CedarModule {
+    // cedar-wasm's Node build instantiates its module at require time; dropping the cache
+    // entry makes the next require build a new instance with fresh memory.
+    delete require.cache[modulePath];
+    return require(modulePath) as CedarModule;
+  }
+}

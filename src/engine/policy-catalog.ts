@@ -1,0 +1,82 @@
+import type { DetailedError } from "@cedar-policy/cedar-wasm/nodejs";
+import type { CedarModule } from "./cedar-runtime.js";
+import { lineAndColumn } from "./nesting-scan.js";
+import type { Diagnostic, SourceFile } from "./policy-sources.js";
+
+/** One static policy of a bundle, with where it came from. */
+export interface PolicyEntry {
+  readonly id: string;
+  readonly effect: "permit" | "forbid";
+  readonly text: string;
+  readonly file: string;
+  /** 1-based line of the policy's first character in its file. */
+  readonly line: number;
+  /** Offset of the policy text in its file, to place Cedar's source locations. */
+  readonly offset: number;
+}
+
+/** Maps a Cedar error with source locations inside `text` (which starts at `offset` of `file`). */
+export function diagnosticFrom(
+  err: DetailedError,
+  file: string,
+  fileText: string,
+  offset: number,
+  policyId?: string,
+): Diagnostic {
+  const loc = err.sourceLocations?.[0];
+  const at = loc === undefined ? lineAndColumn(fileText, offset) : lineAndColumn(fileText, offset + loc.start);
+  const help = err.help ? ` (${err.help})` : "";
+  return { file, line: at.line, column: at.column, ...(policyId === undefined ? {} : { policyId }), message: `${err.message}${help}` };
+}
+
+/**
+ * Splits every policy file into policies, naming each by its `@id("…")` annotation or
+ * `path:index`. Collects every problem (parse errors, templates, duplicate ids) rather than
+ * stopping at the first, so an author fixes a bundle in one pass.
+ */
+export function catalogPolicies(cedar: CedarModule, files: readonly SourceFile[], diagnostics: Diagnostic[]): PolicyEntry[] {
+  const entries: PolicyEntry[] = [];
+  const seen = new Map<string, PolicyEntry>();
+  for (const file of files) {
+    const parts = cedar.policySetTextToParts(file.text);
+    if (parts.type === "failure") {
+      for (const e of parts.errors) diagnostics.push(diagnosticFrom(e, file.path, file.text, 0));
+      continue;
+    }
+    for (const t of parts.policy_templates) {
+      const offset = Math.max(0, file.text.indexOf(t));
+      diagnostics.push({
+        file: file.path,
+        line: lineAndColumn(file.text, offset).line,
+        message: "policy templates (?principal / ?resource slots) are not supported in bundles; write a static policy",
+      });
+    }
+    let cursor = 0;
+    parts.policies.forEach((text, index) => {
+      const found = file.text.indexOf(text, cursor);
+      const offset = found < 0 ? cursor : found;
+      cursor = found < 0 ? cursor : found + text.length;
+      const line = lineAndColumn(file.text, offset).line;
+      const json = cedar.policyToJson(text);
+      if (json.type === "failure") {
+        for (const e of json.errors) diagnostics.push(diagnosticFrom(e, file.path, file.text, offset));
+        return;
+      }
+      const id = json.json.annotations?.["id"] ?? `${file.path}:${index}`;
+      const entry: PolicyEntry = { id, effect: json.json.effect, text, file: file.path, line, offset };
+      const prior = seen.get(id);
+      if (prior !== undefined) {
+        diagnostics.push({
+          file: file.path,
+          line,
+          policyId: id,
+          message: `duplicate policy id "${id}" (first defined at ${prior.file}:${prior.line})`,
+        });
+        return;
+      }
+      seen.set(id, entry);
+      entries.push(entry);
+    });
+  }
+  return entries;
+}

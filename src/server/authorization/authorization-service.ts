@@ -1,0 +1,35 @@
+import { create } from "@bufbuild/protobuf";
+import type * as grpc from "@grpc/grpc-js";
+import type { DecisionService } from "../../decision/decision-service.js";
+import { limitExceeded, toVerdictError } from "../../errors.js";
+import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
+import { serverDefinition, unary } from "../service-definition.js";
+import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
+
+/** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. */
+export function authorizationService(decisions: DecisionService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+  const impl = {
+    check: unary(AuthorizationService.method.check, async (req) => {
+      const result = await decisions.decide(fromCheckRequest(req), { api: "check", requestId: req.requestId });
+      return toCheckResponse(result);
+    }),
+    batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
+      const max = decisions.limits.maxBatchSize;
+      if (req.checks.length > max) throw limitExceeded(`checks: ${req.checks.length} checks is over the batch limit of ${max}`);
+      const items = req.checks.map((c, i) => {
+        try {
+          return { request: fromCheckRequest(c, `checks[${i}].`), requestId: c.requestId };
+        } catch (err) {
+          return { request: toVerdictError(err), requestId: c.requestId };
+        }
+      });
+      const results = await decisions.decideBatch(items, "batch");
+      return create(BatchCheckResponseSchema, {
+        results: results.map((r) =>
+          r.ok ? create(BatchCheckResultSchema, { result: { case: "response", value: toCheckResponse(r.result) } }) : toBatchError(r.error),
+        ),
+      });
+    }),
+  };
+  return [serverDefinition(AuthorizationService), impl];
+}

@@ -1,0 +1,66 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A route handler; it must answer the response. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** The HTTP listener: small exact-path routing for metrics, health and JSON APIs. */
+export class HttpServer {
+  readonly #addr: string;
+  readonly #routes = new Map<string, HttpHandler>();
+  readonly #server: Server;
+
+  constructor(addr: string) {
+    this.#addr = addr;
+    this.#server = createServer((req, res) => this.#dispatch(req, res));
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 30_000;
+  }
+
+  /** Registers `METHOD /path`. */
+  route(method: string, path: string, handler: HttpHandler): void {
+    this.#routes.set(`${method} ${path}`, handler);
+  }
+
+  /** Binds; resolves with the bound port. */
+  start(): Promise<number> {
+    const i = this.#addr.lastIndexOf(":");
+    const host = this.#addr.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(this.#addr.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", (err) => reject(new Error(`cannot listen on ${this.#addr}: ${err.message}`)));
+      this.#server.listen(port, host, () => resolve((this.#server.address() as AddressInfo).port));
+    });
+  }
+
+  /** Stops listening and closes idle connections. */
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+    });
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    const handler = this.#routes.get(`${req.method} ${path}`);
+    if (handler === undefined) {
+      const known = [...this.#routes.keys()].some((k) => k.endsWith(` ${path}`));
+      sendJson(res, known ? 405 : 404, { error: known ? "method not allowed" : "not found" });
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.destroy();
+      });
+  }
+}
+
+/** Answers with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

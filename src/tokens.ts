@@ -1,0 +1,29 @@
+import type { InjectionToken } from "tsyringe";
+import type { App } from "./app.js";
+import type { ActiveBundle } from "./bundle/active-bundle.js";
+import type { BundleActivator } from "./bundle/bundle-activator.js";
+import type { BundleLoader } from "./bundle/bundle-loader.js";
+import type { Config } from "./config/config-spec.js";
+import type { DecisionCache } from "./decision/decision-cache.js";
+import type { DecisionObserver } from "./decision/decision-observer.js";
+import type { DecisionService } from "./decision/decision-service.js";
+import type { CedarEngine } from "./engine/cedar-engine.js";
+import type { Logger } from "./observability/logger.js";
+import type { GrpcServer } from "./server/grpc-server.js";
+import type { HttpServer } from "./server/http/http-server.js";
+
+/** Typed injection tokens: tsc and esbuild emit no decorator metadata, so every dependency is named. */
+export const TOKENS = {
+  Config: Symbol("Config") as InjectionToken<Config>,
+  Logger: Symbol("Logger") as InjectionToken<Logger>,
+  Engine: Symbol("CedarEngine") as InjectionToken<CedarEngine>,
+  BundleLoader: Symbol("BundleLoader") as InjectionToken<BundleLoader>,
+  BundleActivator: Symbol("BundleActivator") as InjectionToken<BundleActivator>,
+  ActiveBundle: Symbol("ActiveBundle") as InjectionToken<ActiveBundle>,
+  DecisionCache: Symbol("DecisionCache") as InjectionToken<DecisionCache>,
+  DecisionObserver: Symbol("DecisionObserver") as InjectionToken<DecisionObserver>,
+  DecisionService: Symbol("DecisionService") as InjectionToken<DecisionService>,
+  GrpcServer: Symbol("GrpcServer") as InjectionToken<GrpcServer>,
+  HttpServer: Symbol("HttpServer") as InjectionToken<HttpServer>,
+  App: Symbol("App") as InjectionToken<App>,
+};

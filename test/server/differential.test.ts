@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { create } from "@bufbuild/protobuf";
+import { type CheckRequest, CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
+import { oracle } from "../helpers/cedar-oracle.js";
+import { rng } from "../helpers/random.js";
+import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
+
+const policiesOf = (texts: string[]) => {
+  const out: Record<string, string> = {};
+  for (const t of texts) {
+    const parts = cedar.policySetTextToParts(t);
+    if (parts.type !== "success") throw new Error("bad policies");
+    for (const p of parts.policies) out[/@id\("([^"]+)"\)/.exec(p)![1]!] = p;
+  }
+  return out;
+};
+
+const s = (value: string) => ({ kind: { case: "string" as const, value } });
+const b = (value: boolean) => ({ kind: { case: "bool" as const, value } });
+const e = (type: string, id: string) => ({ kind: { case: "entity" as const, value: { type, id } } });
+
+function exampleRequest(r: ReturnType<typeof rng>): CheckRequest {
+  const users = ["alice", "bob", "carol", "dave", "erin"];
+  const principal = r.pick(users);
+  const tenant = () => e("App::Tenant", r.pick(["acme", "globex"]));
+  const dept = () => s(r.pick(["eng", "sales", "ops"]));
+  const isProject = r.next() < 0.25;
+  const resource: never = (isProject
+    ? { uid: { type: "App::Project", id: r.pick(["apollo", "gemini"]) }, attrs: { tenant: tenant(), owner: e("App::User", r.pick(users)), members: { kind: { case: "set" as const, value: { values: users.filter(() => r.bool()).map((u) => e("App::User", u)) } } } }, parents: [] }
+    : { uid: { type: "App::Document", id: r.pick(["d1", "d2", "d3"]) }, attrs: { tenant: tenant(), owner: e("App::User", r.pick(users)), department: dept(), classification: s(r.pick(["public", "internal", "confidential"])) }, parents: [] }) as never;
+  const action = isProject ? r.pick(["createDocument", "manageMembers"]) : r.pick(["view", "comment", "edit", "delete", "share"]);
+  return create(CheckRequestSchema, {
+    principal: { uid: { type: "App::User", id: principal }, attrs: { tenant: tenant(), department: dept(), suspended: b(r.next() < 0.15) }, parents: users.length && r.bool() ? [{ type: "App::Role", id: r.pick(["admin", "editor", "viewer"]) }] : [] },
+    action: { type: "App::Action", id: action },
+    resource,
+    context: { mfa: b(r.next() < 0.7), sourceIp: { kind: { case: "extension", value: { fn: "ip", arg: r.pick(["10.1.2.3", "192.168.1.9", "203.0.113.7"]) } } } },
+  });
+}
+
+async function compare(verdict: RunningVerdict, req: CheckRequest, policies: Record<string, string>, entities: unknown[], schema?: string) {
+  const want = oracle(req, policies, entities, schema);
+  assert.ok(!("error" in want), `oracle refused: ${"error" in want ? want.error : ""}`);
+  const got = await verdict.client.call<CheckResponse>("check", req);
+  assert.equal(got.decision, want.decision === "allow" ? Decision.ALLOW : Decision.DENY);
+  assert.deepEqual([...got.determiningPolicies].sort(), want.reasons);
+}
+
+describe("decisions equal cedar-wasm's isAuthorized", () => {
+  describe("example bundle (schema, static entities)", () => {
+    let verdict: RunningVerdict;
+    before(async () => (verdict = await startVerdict(EXAMPLE_BUNDLE)));
+    after(() => verdict.stop());
+    it("agrees on 300 random requests", async () => {
+      const read = (f: string) => readFileSync(join(EXAMPLE_BUNDLE, f), "utf8");
+      const policies = policiesOf(["guardrails.cedar", "roles.cedar", "ownership.cedar"].map(read));
+      const entities = JSON.parse(read("entities.json")) as unknown[];
+      const schema = read("schema.cedarschema");
+      const r = rng(20261123);
+      let allows = 0;
+      for (let i = 0; i < 300; i++) {
+        const req = exampleRequest(r);
+        await compare(verdict, req, policies, entities, schema);
+        if ((await verdict.client.call<CheckResponse>("check", req)).decision === Decision.ALLOW) allows++;
+      }
+      assert.ok(allows > 20 && allows < 280, `a useful mix of outcomes (${allows} allows)`);
+    });
+  });
+
+  describe("a bundle without schema", () => {
+    const texts = [
+      `@id("p-owner") permit(principal, action, resource) when { resource.owner == principal };`,
+      `@id("p-group") permit(principal in Group::"staff", action == Action::"read", resource);`,
+      `@id("f-level") forbid(principal, action, resource) when { principal has level && principal.level < 3 };`,
+    ];
+    const bundle = writeBundle({ "manifest.json": '{"name":"noschema"}', "p.cedar": texts.join("\n") });
+    let verdict: RunningVerdict;
+    before(async () => (verdict = await startVerdict(bundle.dir)));
+    after(async () => {
+      await verdict.stop();
+      bundle.cleanup();
+    });
+    it("agrees on 200 random requests", async () => {
+      const policies = policiesOf(texts);
+      const r = rng(7);
+      for (let i = 0; i < 200; i++) {
+        const who = r.pick(["u1", "u2", "u3"]);
+        const attrs: Record<string, unknown> = r.bool() ? { level: { kind: { case: "long", value: BigInt(r.int(6)) } } } : {};
+        const req = create(CheckRequestSchema, {
+          principal: { uid: { type: "User", id: who }, attrs: attrs as never, parents: r.bool() ? [{ type: "Group", id: r.pick(["staff", "guests"]) }] : [] },
+          action: { type: "Action", id: r.pick(["read", "write"]) },
+          resource: { uid: { type: "Doc", id: "d" }, attrs: { owner: e("User", r.pick(["u1", "u2", "u3"])) } },
+        });
+        await compare(verdict, req, policies, []);
+      }
+    });
+  });
+});
