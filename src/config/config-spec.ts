@@ -1,6 +1,6 @@
 import { DEFAULT_BUNDLE_READ_LIMITS as B } from "../bundle/bundle-files.js";
 import { DEFAULT_REQUEST_LIMITS as L } from "../decision/request-limits.js";
-import { addr, bool, type ConfigOf, int, oneOf, optStr } from "./setting.js";
+import { addr, bool, type ConfigOf, int, oneOf, optStr, str } from "./setting.js";
 
 const MiB = 1024 * 1024;
 
@@ -38,6 +38,12 @@ export const CONFIG_SPEC = {
     maxFileBytes: int(B.maxFileBytes, 1024, 1024 * MiB, "bytes in one bundle file"),
     maxTotalBytes: int(B.maxTotalBytes, 1024, 4096 * MiB, "bytes in a whole bundle (uncompressed)"),
     maxDepth: int(B.maxDepth, 1, 256, "folder depth inside a bundle"),
+  },
+  redis: {
+    url: optStr("Redis URL (redis://host:port/db or rediss://…); enables the shared cache and bundle fan-out", ["VERDICT_REDIS_URL"]),
+    namespace: str("default", "key namespace, so several deployments can share one Redis"),
+    commandTimeoutMs: int(20, 1, 10_000, "per-command timeout; a slow Redis must not slow decisions"),
+    connectTimeoutMs: int(500, 10, 60_000, "connection timeout"),
   },
   log: {
     level: oneOf("info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "service log level (stderr)"),
