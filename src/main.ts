@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerCheck } from "./cli/check-command.js";
+import { registerConfig } from "./cli/config-command.js";
 import { registerServe } from "./cli/serve-command.js";
 import { registerTest } from "./cli/test-command.js";
 import { registerValidate } from "./cli/validate-command.js";
@@ -16,6 +17,7 @@ registerServe(program);
 registerValidate(program);
 registerTest(program);
 registerCheck(program);
+registerConfig(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof ConfigError ? err.message : `verdict: ${(err as Error).message}`}\n`);
