@@ -15,6 +15,7 @@ import { authorizationService } from "./server/authorization/authorization-servi
 import { GrpcServer } from "./server/grpc-server.js";
 import { addHealthRoutes } from "./server/http/health-routes.js";
 import { HttpServer } from "./server/http/http-server.js";
+import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/grpc-credentials.js";
 import { TOKENS } from "./tokens.js";
 
 /**
@@ -39,11 +40,17 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     (r) => new DecisionService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.DecisionCache), r.resolve(TOKENS.DecisionObserver)),
   );
   single(TOKENS.GrpcServer, (r) => {
-    const server = new GrpcServer({ addr: config.server.grpcAddr, ...config.server });
+    const interceptor = clientAllowListInterceptor(config.tls.grpc);
+    const server = new GrpcServer({
+      ...config.server,
+      addr: config.server.grpcAddr,
+      credentials: grpcServerCredentials(config.tls.grpc),
+      interceptors: interceptor ? [interceptor] : [],
+    });
     server.add(...authorizationService(r.resolve(TOKENS.DecisionService)));
     return server;
   });
-  single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr));
+  single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr, config.tls.http));
   single(TOKENS.App, (r) => {
     const http = r.resolve(TOKENS.HttpServer);
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger));

@@ -4,6 +4,15 @@ import { addr, bool, type ConfigOf, int, oneOf, optStr, str } from "./setting.js
 
 const MiB = 1024 * 1024;
 
+/** TLS settings of one listener; no certificate file means plaintext (the local default). */
+const tlsFor = (listener: string) => ({
+  certFile: optStr(`${listener}: PEM certificate chain; setting it turns TLS on`),
+  keyFile: optStr(`${listener}: PEM private key`),
+  caFile: optStr(`${listener}: PEM CA bundle that client certificates must chain to (turns mTLS on)`),
+  allowedClients: str("", `${listener}: comma-separated client identities (SAN URI such as a SPIFFE id, or SAN DNS name) allowed to call; empty allows any verified client`),
+  reloadMs: int(60_000, 1_000, 86_400_000, `${listener}: how often certificate files are re-read (rotation without restart)`),
+});
+
 /**
  * Every setting Verdict reads. A setting at `a.bY` is `aBY` in a config file's `a` section,
  * `VERDICT_A_B_Y` in the environment; precedence: flags > environment > file > default.
@@ -16,6 +25,11 @@ export const CONFIG_SPEC = {
     maxReceiveBytes: int(4 * MiB, 1024, 64 * MiB, "largest gRPC message accepted"),
     maxConcurrentStreams: int(1024, 1, 100_000, "HTTP/2 concurrent streams per connection"),
     shutdownGraceMs: int(10_000, 0, 600_000, "time in-flight calls get to finish on SIGTERM"),
+  },
+  tls: {
+    grpc: tlsFor("gRPC listener"),
+    admin: tlsFor("admin listener"),
+    http: tlsFor("HTTP listener"),
   },
   policies: {
     dir: optStr("bundle directory to serve (default ./policies when no --bundle is given)"),
@@ -52,3 +66,17 @@ export const CONFIG_SPEC = {
 
 /** The validated, frozen configuration. */
 export type Config = ConfigOf<typeof CONFIG_SPEC>;
+
+/** Rules that span settings; each problem names the settings involved. */
+export function crossCheck(c: Config): string[] {
+  const problems: string[] = [];
+  for (const [name, tls] of Object.entries(c.tls)) {
+    if (tls.certFile !== undefined && tls.keyFile === undefined) problems.push(`tls.${name}.keyFile is required when tls.${name}.certFile is set`);
+    if (tls.certFile === undefined && (tls.keyFile !== undefined || tls.caFile !== undefined)) {
+      problems.push(`tls.${name}.certFile is required when tls.${name}.keyFile or tls.${name}.caFile is set`);
+    }
+    if (tls.allowedClients !== "" && tls.caFile === undefined) problems.push(`tls.${name}.allowedClients needs tls.${name}.caFile (client certificates must be verified)`);
+  }
+  if (c.policies.dir !== undefined && c.policies.bundle !== undefined) problems.push("policies.dir and policies.bundle: give one bundle source, not both");
+  return problems;
+}

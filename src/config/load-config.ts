@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { VerdictError } from "../errors.js";
-import { type Config, CONFIG_SPEC } from "./config-spec.js";
+import { type Config, CONFIG_SPEC, crossCheck } from "./config-spec.js";
 import { isSetting, type Setting, type SpecTree } from "./setting.js";
 
 /** Where settings come from, lowest precedence first after the defaults. */
@@ -59,6 +59,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Config {
     return out;
   };
   const config = build(CONFIG_SPEC, file, "");
+  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config) as unknown as Config;
 }

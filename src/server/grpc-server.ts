@@ -6,6 +6,8 @@ export interface GrpcServerOptions {
   readonly maxReceiveBytes: number;
   readonly maxConcurrentStreams: number;
   readonly credentials?: grpc.ServerCredentials;
+  /** Run before every handler of every service (e.g. the client allow-list). */
+  readonly interceptors?: readonly grpc.ServerInterceptor[];
 }
 
 /** One gRPC listener: services added before start, graceful stop with a deadline. */
@@ -25,6 +27,7 @@ export class GrpcServer {
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
       "grpc.max_connection_idle_ms": 600_000,
+      interceptors: [...(options.interceptors ?? [])],
     });
   }
 

@@ -1,5 +1,10 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { TlsSettings } from "../tls/grpc-credentials.js";
+import { isAllowed, parseAllowList } from "../tls/peer-identity.js";
 
 /** A route handler; it must answer the response. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -8,11 +13,29 @@ export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | 
 export class HttpServer {
   readonly #addr: string;
   readonly #routes = new Map<string, HttpHandler>();
-  readonly #server: Server;
+  readonly #server: Server | TlsServer;
+  readonly #allow: ReadonlySet<string>;
+  #reload: NodeJS.Timeout | undefined;
 
-  constructor(addr: string) {
+  /** Plaintext unless `tls.certFile` is set; mTLS (client certificate required) when `tls.caFile` is. */
+  constructor(addr: string, tls?: TlsSettings) {
     this.#addr = addr;
-    this.#server = createServer((req, res) => this.#dispatch(req, res));
+    this.#allow = parseAllowList(tls?.allowedClients ?? "");
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#dispatch(req, res);
+    if (tls?.certFile === undefined) {
+      this.#server = createServer(handler);
+    } else {
+      const server = createTlsServer({ ...secureContextOf(tls), requestCert: tls.caFile !== undefined, rejectUnauthorized: tls.caFile !== undefined }, handler);
+      // Re-read the files periodically so a rotated certificate is served without a restart.
+      this.#reload = setInterval(() => {
+        try {
+          server.setSecureContext(secureContextOf(tls));
+        } catch {
+          // A half-written file: keep the current context and try again next time.
+        }
+      }, tls.reloadMs).unref();
+      this.#server = server;
+    }
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 30_000;
   }
@@ -35,6 +58,7 @@ export class HttpServer {
 
   /** Stops listening and closes idle connections. */
   stop(): Promise<void> {
+    clearInterval(this.#reload);
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
@@ -42,6 +66,10 @@ export class HttpServer {
   }
 
   #dispatch(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#allow.size > 0 && !isAllowed(this.#allow, (req.socket as TLSSocket).getPeerCertificate?.())) {
+      sendJson(res, 403, { error: "client certificate identity is not on this listener's allow-list" });
+      return;
+    }
     const path = (req.url ?? "/").split("?")[0];
     const handler = this.#routes.get(`${req.method} ${path}`);
     if (handler === undefined) {
@@ -63,4 +91,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+function secureContextOf(tls: TlsSettings): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  return {
+    cert: readFileSync(tls.certFile!),
+    key: readFileSync(tls.keyFile ?? tls.certFile!),
+    ...(tls.caFile === undefined ? {} : { ca: readFileSync(tls.caFile) }),
+  };
 }
