@@ -37,7 +37,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.DecisionObserver, () => new DecisionObservers([]));
   single(
     TOKENS.DecisionService,
-    (r) => new DecisionService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.DecisionCache), r.resolve(TOKENS.DecisionObserver)),
+    (r) =>
+      new DecisionService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.DecisionCache), r.resolve(TOKENS.DecisionObserver), config.engine.untrustedEntityData),
   );
   single(TOKENS.GrpcServer, (r) => {
     const interceptor = clientAllowListInterceptor(config.tls.grpc);

@@ -7,6 +7,11 @@ export interface Manifest {
   readonly name: string;
   /** Optional author-chosen revision; the content digest is used when absent. */
   readonly revision?: string;
+  /**
+   * Entity types whose data only the bundle may supply (roles, groups, tenants): a request may
+   * not define entities of these types nor claim membership in them.
+   */
+  readonly trustedEntityTypes?: readonly string[];
 }
 
 /** A bundle's files sorted by role; nothing here has touched Cedar yet. */
@@ -64,10 +69,17 @@ function parseManifest(text: string): Manifest {
     throw new BundleError(`manifest.json: invalid JSON: ${(err as Error).message}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new BundleError("manifest.json: must be a JSON object");
-  const { name, revision } = raw as Record<string, unknown>;
+  const { name, revision, trustedEntityTypes } = raw as Record<string, unknown>;
   if (typeof name !== "string" || name.length === 0) throw new BundleError("manifest.json: \"name\" must be a non-empty string");
   if (revision !== undefined && (typeof revision !== "string" || !REVISION.test(revision))) {
     throw new BundleError("manifest.json: \"revision\" must be 1-128 characters of letters, digits and . _ : + -");
   }
-  return revision === undefined ? { name } : { name, revision };
+  if (trustedEntityTypes !== undefined && (!Array.isArray(trustedEntityTypes) || trustedEntityTypes.some((t) => typeof t !== "string" || t === ""))) {
+    throw new BundleError("manifest.json: \"trustedEntityTypes\" must be a list of entity type names");
+  }
+  return {
+    name,
+    ...(revision === undefined ? {} : { revision }),
+    ...(trustedEntityTypes === undefined ? {} : { trustedEntityTypes: trustedEntityTypes as string[] }),
+  };
 }

@@ -32,6 +32,7 @@ export class BundleLoader {
       manifest: layout.manifest,
       policies,
       files,
+      trustedEntityTypes: new Set(layout.manifest.trustedEntityTypes ?? []),
       cacheScope: `${revision}@${digest}`,
     };
   }

@@ -14,6 +14,8 @@ export interface BundleSnapshot {
   readonly manifest: Manifest;
   readonly policies: CompiledPolicies;
   readonly files: BundleFiles;
+  /** Entity types whose data only the bundle supplies (manifest `trustedEntityTypes`). */
+  readonly trustedEntityTypes: ReadonlySet<string>;
   /** Revision plus digest: two bundles that reuse a revision name never share cached decisions. */
   readonly cacheScope: string;
 }

@@ -24,7 +24,7 @@ export function registerTest(program: Command): void {
           fail(`${path}: no tests found under tests/`);
           return;
         }
-        const results = runPolicyTests(snapshot.policies, tests, config.limits);
+        const results = runPolicyTests(snapshot.policies, tests, config.limits, snapshot.trustedEntityTypes);
         process.stdout.write(`${formatTestReport(results)}\n`);
         if (results.some((r) => !r.passed)) process.exitCode = 1;
       } catch (err) {

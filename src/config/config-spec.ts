@@ -38,6 +38,7 @@ export const CONFIG_SPEC = {
   engine: {
     strict: bool(true, "a forbid policy that errors denies (off: Cedar skips it)"),
     maxPolicyNesting: int(64, 8, 120, "deepest bracket nesting accepted in policy text"),
+    untrustedEntityData: oneOf("refuse", ["refuse", "ignore"], "request data for the bundle's trustedEntityTypes: refuse the request, or ignore the data"),
   },
   limits: {
     maxEntities: int(L.maxEntities, 0, 1_000_000, "entities per request"),

@@ -5,6 +5,7 @@ import type { Api, AuthzRequest } from "../model/authz-request.js";
 import type { DecisionResult, Evaluation } from "../model/decision.js";
 import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
+import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
 import { guardRequest } from "./request-guard.js";
 import type { RequestLimits } from "./request-limits.js";
 
@@ -29,8 +30,10 @@ export class DecisionService {
   readonly #limits: RequestLimits;
   readonly #cache: DecisionCache;
   readonly #observer: DecisionObserver;
+  readonly #untrustedData: UntrustedDataMode;
 
-  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver) {
+  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver, untrustedData: UntrustedDataMode = "refuse") {
+    this.#untrustedData = untrustedData;
     this.#active = active;
     this.#limits = limits;
     this.#cache = cache;
@@ -49,16 +52,17 @@ export class DecisionService {
       const snapshot = this.#active.snapshot;
       if (snapshot === undefined) throw unavailable("no policy bundle is active yet");
       guardRequest(req, this.#limits);
+      const trusted = applyEntityTrust(req, snapshot.trustedEntityTypes, this.#untrustedData);
       let evaluationSeconds: number | undefined;
       const evaluate = (): Evaluation => {
         const t = process.hrtime.bigint();
         try {
-          return snapshot.policies.evaluate(req);
+          return snapshot.policies.evaluate(trusted);
         } finally {
           evaluationSeconds = seconds(t);
         }
       };
-      const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, req, evaluate);
+      const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
       const result: DecisionResult = {
         ...evaluation,
         decisionId: randomUUID(),

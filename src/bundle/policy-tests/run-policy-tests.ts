@@ -1,3 +1,4 @@
+import { applyEntityTrust } from "../../decision/entity-trust.js";
 import { guardRequest } from "../../decision/request-guard.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../decision/request-limits.js";
 import type { CompiledPolicies } from "../../engine/compiled-policies.js";
@@ -13,12 +14,17 @@ export interface PolicyTestResult {
 }
 
 /** Runs tests against compiled policies, exactly as the decision path would decide them. */
-export function runPolicyTests(policies: CompiledPolicies, tests: readonly PolicyTestCase[], limits: RequestLimits = DEFAULT_REQUEST_LIMITS): PolicyTestResult[] {
+export function runPolicyTests(
+  policies: CompiledPolicies,
+  tests: readonly PolicyTestCase[],
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+  trustedEntityTypes: ReadonlySet<string> = new Set(),
+): PolicyTestResult[] {
   return tests.map((test) => {
     let actual: Evaluation;
     try {
       guardRequest(test.request, limits);
-      actual = policies.evaluate(test.request);
+      actual = policies.evaluate(applyEntityTrust(test.request, trustedEntityTypes, "refuse"));
     } catch (err) {
       return { test, passed: false, actual: { error: (err as Error).message } };
     }
