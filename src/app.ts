@@ -2,7 +2,7 @@ import type { Config } from "./config/config-spec.js";
 import type { Logger } from "./observability/logger.js";
 import type { GrpcServer } from "./server/grpc-server.js";
 import type { HttpServer } from "./server/http/http-server.js";
-import type { ShutdownState } from "./server/http/health-routes.js";
+import type { Lifecycle } from "./server/http/health-routes.js";
 
 /** Bound ports of a running server. */
 export interface Listening {
@@ -14,23 +14,20 @@ export interface Listening {
 export type Closer = () => Promise<void> | void;
 
 /** Starts and stops the listeners in order; readiness turns false before draining. */
-export class App implements ShutdownState {
+export class App {
   readonly #config: Config;
   readonly #grpc: GrpcServer;
   readonly #http: HttpServer;
   readonly #log: Logger;
   readonly #closers: Closer[] = [];
-  #draining = false;
+  readonly #lifecycle: Lifecycle;
 
-  constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger) {
+  constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger, lifecycle: Lifecycle) {
     this.#config = config;
     this.#grpc = grpc;
     this.#http = http;
     this.#log = log;
-  }
-
-  get draining(): boolean {
-    return this.#draining;
+    this.#lifecycle = lifecycle;
   }
 
   /** Registers cleanup to run at shutdown (caches, connections, log flush), in reverse order. */
@@ -47,9 +44,12 @@ export class App implements ShutdownState {
 
   /** Graceful stop: not ready, finish in-flight calls within the grace period, close the rest. */
   async stop(): Promise<void> {
-    if (this.#draining) return;
-    this.#draining = true;
+    if (this.#lifecycle.draining) return;
+    // Health turns NOT_SERVING first; the optional delay lets load balancers notice before
+    // the listener stops accepting calls.
+    this.#lifecycle.draining = true;
     this.#log.info({ graceMs: this.#config.server.shutdownGraceMs }, "shutting down");
+    if (this.#config.server.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, this.#config.server.shutdownDelayMs));
     await this.#grpc.stop(this.#config.server.shutdownGraceMs);
     await this.#http.stop();
     for (const close of this.#closers.reverse()) {

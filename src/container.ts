@@ -11,9 +11,11 @@ import { DecisionService } from "./decision/decision-service.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { createLogger, type Logger } from "./observability/logger.js";
-import { authorizationService } from "./server/authorization/authorization-service.js";
+import { Metrics } from "./observability/metrics.js";
 import { GrpcServer } from "./server/grpc-server.js";
-import { addHealthRoutes } from "./server/http/health-routes.js";
+import { addMainServices } from "./server/main-listener.js";
+import { addHealthRoutes, Lifecycle } from "./server/http/health-routes.js";
+import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
 import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/grpc-credentials.js";
 import { TOKENS } from "./tokens.js";
@@ -31,10 +33,19 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.Logger, () => logger ?? createLogger(config.log.level));
   single(TOKENS.Engine, () => new CedarEngine(new CedarRuntime(), config.engine));
   single(TOKENS.BundleLoader, (r) => new BundleLoader(r.resolve(TOKENS.Engine)));
-  single(TOKENS.ActiveBundle, () => new ActiveBundle());
-  single(TOKENS.BundleActivator, (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger)));
+  single(TOKENS.Metrics, () => new Metrics());
+  single(TOKENS.ActiveBundle, (r) => {
+    const active = new ActiveBundle();
+    const metrics = r.resolve(TOKENS.Metrics);
+    active.onActivate((activation) => metrics.activated(activation));
+    return active;
+  });
+  single(
+    TOKENS.BundleActivator,
+    (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
+  );
   single(TOKENS.DecisionCache, () => new NoDecisionCache());
-  single(TOKENS.DecisionObserver, () => new DecisionObservers([]));
+  single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics)]));
   single(
     TOKENS.DecisionService,
     (r) =>
@@ -48,14 +59,17 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       credentials: grpcServerCredentials(config.tls.grpc),
       interceptors: interceptor ? [interceptor] : [],
     });
-    server.add(...authorizationService(r.resolve(TOKENS.DecisionService)));
+    addMainServices(server, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Lifecycle));
     return server;
   });
   single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr, config.tls.http));
+  single(TOKENS.Lifecycle, () => new Lifecycle());
   single(TOKENS.App, (r) => {
     const http = r.resolve(TOKENS.HttpServer);
-    const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger));
-    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), app);
+    const lifecycle = r.resolve(TOKENS.Lifecycle);
+    const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle);
+    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
+    addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     return app;
   });
   return c;

@@ -9,7 +9,9 @@ import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
 import type { Logger } from "./observability/logger.js";
+import type { Metrics } from "./observability/metrics.js";
 import type { GrpcServer } from "./server/grpc-server.js";
+import type { Lifecycle } from "./server/http/health-routes.js";
 import type { HttpServer } from "./server/http/http-server.js";
 
 /** Typed injection tokens: tsc and esbuild emit no decorator metadata, so every dependency is named. */
@@ -26,4 +28,6 @@ export const TOKENS = {
   GrpcServer: Symbol("GrpcServer") as InjectionToken<GrpcServer>,
   HttpServer: Symbol("HttpServer") as InjectionToken<HttpServer>,
   App: Symbol("App") as InjectionToken<App>,
+  Metrics: Symbol("Metrics") as InjectionToken<Metrics>,
+  Lifecycle: Symbol("Lifecycle") as InjectionToken<Lifecycle>,
 };

@@ -3,6 +3,11 @@ import type { Activation, ActiveBundle } from "./active-bundle.js";
 import type { BundleFiles } from "./bundle-files.js";
 import type { BundleLoader } from "./bundle-loader.js";
 
+/** What the activator reports, for metrics. */
+export interface BundleMetrics {
+  activationFailed(): void;
+}
+
 /**
  * Builds a snapshot completely and only then swaps it in. A bundle that fails anywhere
  * throws `BundleError` and the active one keeps serving.
@@ -11,11 +16,13 @@ export class BundleActivator {
   readonly #loader: BundleLoader;
   readonly #active: ActiveBundle;
   readonly #log: Logger;
+  readonly #metrics: BundleMetrics | undefined;
 
-  constructor(loader: BundleLoader, active: ActiveBundle, log: Logger) {
+  constructor(loader: BundleLoader, active: ActiveBundle, log: Logger, metrics?: BundleMetrics) {
     this.#loader = loader;
     this.#active = active;
     this.#log = log;
+    this.#metrics = metrics;
   }
 
   /** Loads and activates; `by` records who asked (a source name or an admin identity). */
@@ -26,6 +33,7 @@ export class BundleActivator {
       this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
       return activation;
     } catch (err) {
+      this.#metrics?.activationFailed();
       this.#log.warn({ err: (err as Error).message, by }, "bundle refused; the active bundle keeps serving");
       throw err;
     }

@@ -25,6 +25,7 @@ export const CONFIG_SPEC = {
     maxReceiveBytes: int(4 * MiB, 1024, 64 * MiB, "largest gRPC message accepted"),
     maxConcurrentStreams: int(1024, 1, 100_000, "HTTP/2 concurrent streams per connection"),
     shutdownGraceMs: int(10_000, 0, 600_000, "time in-flight calls get to finish on SIGTERM"),
+    shutdownDelayMs: int(0, 0, 60_000, "time between turning health NOT_SERVING and closing the listeners on SIGTERM"),
   },
   tls: {
     grpc: tlsFor("gRPC listener"),

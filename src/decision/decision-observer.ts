@@ -17,6 +17,8 @@ export interface DecisionEvent {
 export interface DecisionObserver {
   decided(event: DecisionEvent): void;
   refused(api: Api, error: VerdictError): void;
+  /** A batch of `size` checks arrived (its items are reported one by one as well). */
+  batch?(size: number): void;
 }
 
 /** Fans events out to several observers, isolating each from the others' faults. */
@@ -41,6 +43,16 @@ export class DecisionObservers implements DecisionObserver {
     for (const o of this.#observers) {
       try {
         o.refused(api, error);
+      } catch {
+        // As above.
+      }
+    }
+  }
+
+  batch(size: number): void {
+    for (const o of this.#observers) {
+      try {
+        o.batch?.(size);
       } catch {
         // As above.
       }

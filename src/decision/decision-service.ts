@@ -81,6 +81,7 @@ export class DecisionService {
 
   /** Decides several requests independently, results in order; one bad item fails alone. */
   async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api): Promise<BatchItem[]> {
+    this.#observer.batch?.(items.length);
     return Promise.all(
       items.map(async ({ request, requestId }): Promise<BatchItem> => {
         if (request instanceof VerdictError) {

@@ -6,6 +6,11 @@ export interface ShutdownState {
   readonly draining: boolean;
 }
 
+/** The shared shutdown flag: set once by the app, read by every health endpoint. */
+export class Lifecycle implements ShutdownState {
+  draining = false;
+}
+
 /**
  * /healthz: the process answers. /readyz: a bundle is active and the process is not draining.
  * Readiness never depends on Redis: a cache outage must not empty a gateway's pool.

@@ -1,0 +1,94 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Activation } from "../bundle/active-bundle.js";
+import type { DecisionEvent, DecisionObserver } from "../decision/decision-observer.js";
+import type { ErrorCode, VerdictError } from "../errors.js";
+import type { Api } from "../model/authz-request.js";
+
+/** Buckets from 50 µs to 1 s: decisions are sub-millisecond, the tail is what matters. */
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Errors a caller caused; server-side faults are counted by decision errors, not here. */
+const CLIENT_ERRORS: ReadonlySet<ErrorCode> = new Set(["invalid_argument", "limit_exceeded"]);
+
+/**
+ * Verdict's Prometheus metrics, in a registry of its own (no process-wide default registry).
+ * Every label is bounded: api, decision, tier, result, and the active revision.
+ */
+export class Metrics implements DecisionObserver {
+  readonly registry = new Registry();
+  readonly #decisions = new Counter({ name: "verdict_decisions_total", help: "Decisions answered, by front door and outcome.", labelNames: ["api", "decision"], registers: [this.registry] });
+  readonly #checkDuration = new Histogram({ name: "verdict_check_duration_seconds", help: "Time from a request entering the decision path to its answer.", labelNames: ["api"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly #evaluationDuration = new Histogram({ name: "verdict_evaluation_duration_seconds", help: "Time spent in the Cedar engine (cache misses only).", buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly #invalid = new Counter({ name: "verdict_invalid_requests_total", help: "Requests refused as malformed or over a limit.", labelNames: ["api"], registers: [this.registry] });
+  readonly #failed = new Counter({ name: "verdict_failed_requests_total", help: "Requests that could not be decided for a server-side reason (no bundle, engine fault).", labelNames: ["api", "code"], registers: [this.registry] });
+  readonly #cache = new Counter({ name: "verdict_cache_requests_total", help: "Decision cache lookups by tier and result.", labelNames: ["tier", "result"], registers: [this.registry] });
+  readonly #bundleInfo = new Gauge({ name: "verdict_bundle_info", help: "The active bundle revision (value 1).", labelNames: ["revision", "name"], registers: [this.registry] });
+  readonly #activations = new Counter({ name: "verdict_bundle_activations_total", help: "Bundle activations by result.", labelNames: ["result"], registers: [this.registry] });
+  readonly #policyCount = new Gauge({ name: "verdict_bundle_policies", help: "Policies in the active bundle.", registers: [this.registry] });
+  readonly #activatedAt = new Gauge({ name: "verdict_bundle_activated_timestamp_seconds", help: "When the active bundle was activated (Unix time); age = time() - this.", registers: [this.registry] });
+  readonly #redisUp = new Gauge({ name: "verdict_redis_up", help: "1 when the shared Redis answers, 0 when it does not or is not configured.", registers: [this.registry] });
+  readonly #redisLatency = new Histogram({ name: "verdict_redis_command_duration_seconds", help: "Redis command latency.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly #breaker = new Gauge({ name: "verdict_redis_breaker_open", help: "1 while the Redis circuit breaker is open (Redis bypassed).", registers: [this.registry] });
+  readonly #macFailures = new Counter({ name: "verdict_cache_mac_failures_total", help: "Shared cache values whose MAC did not verify (treated as misses).", registers: [this.registry] });
+  readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.#redisUp.set(0);
+    this.#breaker.set(0);
+  }
+
+  decided(event: DecisionEvent): void {
+    this.#decisions.inc({ api: event.api, decision: event.result.decision });
+    this.#checkDuration.observe({ api: event.api }, event.durationSeconds);
+    if (event.evaluationSeconds !== undefined) this.#evaluationDuration.observe(event.evaluationSeconds);
+  }
+
+  refused(api: Api, error: VerdictError): void {
+    if (CLIENT_ERRORS.has(error.code)) this.#invalid.inc({ api });
+    else this.#failed.inc({ api, code: error.code });
+  }
+
+  /** A bundle became active. */
+  activated(activation: Activation): void {
+    this.#activations.inc({ result: "success" });
+    this.#bundleInfo.reset();
+    this.#bundleInfo.set({ revision: activation.snapshot.revision, name: activation.snapshot.name }, 1);
+    this.#policyCount.set(activation.snapshot.policies.policies.length);
+    this.#activatedAt.set(activation.activatedAt.getTime() / 1000);
+  }
+
+  /** A bundle was refused; the active one keeps serving. */
+  activationFailed(): void {
+    this.#activations.inc({ result: "failure" });
+  }
+
+  /** A decision cache lookup. */
+  lookup(tier: "local" | "shared", result: "hit" | "miss" | "error"): void {
+    this.#cache.inc({ tier, result });
+  }
+
+  redisUp(up: boolean): void {
+    this.#redisUp.set(up ? 1 : 0);
+  }
+
+  redisLatency(seconds: number): void {
+    this.#redisLatency.observe(seconds);
+  }
+
+  breakerState(state: "closed" | "open" | "half-open"): void {
+    this.#breaker.set(state === "open" ? 1 : 0);
+  }
+
+  macFailure(): void {
+    this.#macFailures.inc();
+  }
+
+  batch(size: number): void {
+    this.#batchSize.observe(size);
+  }
+
+  /** The text exposition for /metrics. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
