@@ -11,6 +11,7 @@ import { DecisionService } from "./decision/decision-service.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { DecisionLog } from "./observability/decision-log.js";
 import { Metrics } from "./observability/metrics.js";
 import { GrpcServer } from "./server/grpc-server.js";
 import { addMainServices } from "./server/main-listener.js";
@@ -45,7 +46,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
   );
   single(TOKENS.DecisionCache, () => new NoDecisionCache());
-  single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics)]));
+  single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
+  single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog)]));
   single(
     TOKENS.DecisionService,
     (r) =>
@@ -70,6 +72,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle);
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
+    const decisionLog = r.resolve(TOKENS.DecisionLog);
+    app.onClose(() => decisionLog.close());
     return app;
   });
   return c;

@@ -8,6 +8,7 @@ import type { DecisionCache } from "./decision/decision-cache.js";
 import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
+import type { DecisionLog } from "./observability/decision-log.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { GrpcServer } from "./server/grpc-server.js";
@@ -30,4 +31,5 @@ export const TOKENS = {
   App: Symbol("App") as InjectionToken<App>,
   Metrics: Symbol("Metrics") as InjectionToken<Metrics>,
   Lifecycle: Symbol("Lifecycle") as InjectionToken<Lifecycle>,
+  DecisionLog: Symbol("DecisionLog") as InjectionToken<DecisionLog>,
 };

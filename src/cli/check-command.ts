@@ -39,7 +39,7 @@ export function registerCheck(program: Command): void {
 }
 
 async function checkLocal(policies: string | undefined, request: CheckRequest): Promise<CheckResponse> {
-  const config = configFromFlags({ policies });
+  const config = configFromFlags({ policies }, { "decisionLog.destination": "off" });
   const c = createContainer(config, silentLogger());
   const source = config.policies.dir ?? "policies";
   c.resolve(TOKENS.BundleActivator).activate(await readBundlePath(source, config.bundleLimits), `cli:${source}`);

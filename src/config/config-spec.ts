@@ -1,6 +1,6 @@
 import { DEFAULT_BUNDLE_READ_LIMITS as B } from "../bundle/bundle-files.js";
 import { DEFAULT_REQUEST_LIMITS as L } from "../decision/request-limits.js";
-import { addr, bool, type ConfigOf, int, oneOf, optStr, str } from "./setting.js";
+import { addr, bool, type ConfigOf, int, num, oneOf, optStr, str } from "./setting.js";
 
 const MiB = 1024 * 1024;
 
@@ -60,6 +60,14 @@ export const CONFIG_SPEC = {
     namespace: str("default", "key namespace, so several deployments can share one Redis"),
     commandTimeoutMs: int(20, 1, 10_000, "per-command timeout; a slow Redis must not slow decisions"),
     connectTimeoutMs: int(500, 10, 60_000, "connection timeout"),
+  },
+  decisionLog: {
+    destination: str("stdout", "where decision log lines go: stdout, off, or a file path"),
+    allowSampleRate: num(1, 0, 1, "fraction of ALLOW decisions logged (DENYs are always logged)"),
+    includeInput: bool(true, "log the request's context and principal/resource attributes (after masking)"),
+    mask: str("", "comma-separated paths logged as a SHA-256 digest instead of in clear, e.g. context.email,principal.attrs.ssn"),
+    drop: str("", "comma-separated paths never logged; keys that look like credentials (authorization, token, jwt, password, secret, cookie) are always dropped"),
+    bufferBytes: int(4 * 1024 * 1024, 4096, 1024 * 1024 * 1024, "bytes buffered for a slow sink before lines are dropped (and counted)"),
   },
   log: {
     level: oneOf("info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "service log level (stderr)"),

@@ -98,6 +98,12 @@ function coerce(s: Setting<unknown>, raw: unknown, path: string, from: string, p
       if (n < s.min! || n > s.max!) return bad(`must be between ${s.min} and ${s.max}`);
       return n;
     }
+    case "number": {
+      const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+      if (!Number.isFinite(n)) return bad("must be a number");
+      if (n < s.min! || n > s.max!) return bad(`must be between ${s.min} and ${s.max}`);
+      return n;
+    }
     case "addr": {
       const m = typeof raw === "string" ? ADDR.exec(raw) : null;
       if (m === null || Number(m[2]) > 65535) return bad("must be HOST:PORT (port 0 picks a free port)");

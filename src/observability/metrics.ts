@@ -29,6 +29,9 @@ export class Metrics implements DecisionObserver {
   readonly #redisLatency = new Histogram({ name: "verdict_redis_command_duration_seconds", help: "Redis command latency.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #breaker = new Gauge({ name: "verdict_redis_breaker_open", help: "1 while the Redis circuit breaker is open (Redis bypassed).", registers: [this.registry] });
   readonly #macFailures = new Counter({ name: "verdict_cache_mac_failures_total", help: "Shared cache values whose MAC did not verify (treated as misses).", registers: [this.registry] });
+  readonly #logWritten = new Counter({ name: "verdict_decision_logs_written_total", help: "Decision log lines handed to the sink.", registers: [this.registry] });
+  readonly #logDropped = new Counter({ name: "verdict_decision_logs_dropped_total", help: "Decision log lines dropped because the sink could not keep up.", registers: [this.registry] });
+  readonly #logSampled = new Counter({ name: "verdict_decision_logs_sampled_out_total", help: "ALLOW decisions not logged because of sampling.", registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
 
   constructor() {
@@ -81,6 +84,18 @@ export class Metrics implements DecisionObserver {
 
   macFailure(): void {
     this.#macFailures.inc();
+  }
+
+  logWritten(): void {
+    this.#logWritten.inc();
+  }
+
+  logDropped(): void {
+    this.#logDropped.inc();
+  }
+
+  logSampledOut(): void {
+    this.#logSampled.inc();
   }
 
   batch(size: number): void {

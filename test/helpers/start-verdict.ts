@@ -20,7 +20,7 @@ export interface RunningVerdict {
 export async function startVerdict(bundleDir: string, settings: Record<string, unknown> = {}): Promise<RunningVerdict> {
   const config = loadConfig({
     env: {},
-    flags: { "server.grpcAddr": "127.0.0.1:0", "server.httpAddr": "127.0.0.1:0", "server.adminAddr": "127.0.0.1:0", "server.shutdownGraceMs": 2000, ...settings },
+    flags: { "server.grpcAddr": "127.0.0.1:0", "server.httpAddr": "127.0.0.1:0", "server.adminAddr": "127.0.0.1:0", "server.shutdownGraceMs": 2000, "decisionLog.destination": "off", ...settings },
   });
   const container = createContainer(config, silentLogger());
   container.resolve(TOKENS.BundleActivator).activate(await readBundlePath(bundleDir, config.bundleLimits), "test");
