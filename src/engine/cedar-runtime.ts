@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { setFlagsFromString } from "node:v8";
 import type * as CedarWasm from "@cedar-policy/cedar-wasm/nodejs";
 
 /** The cedar-wasm module's exports: one WebAssembly instance. */
@@ -9,6 +10,13 @@ declare const WebAssembly: { RuntimeError: new (message?: string) => Error };
 
 /** The error a wasm trap raises; also used to report a failed self-test as a trap. */
 export const WasmRuntimeError = WebAssembly.RuntimeError;
+
+// Node 20 and 22 (V8 11–12) can abort the whole process with "unreachable code" in
+// Deoptimizer::DoComputeBuiltinContinuation when TurboFan has inlined a JS→Wasm call into a
+// function that later deoptimizes. Turning that inlining off removed the crash in every trial,
+// at no measurable throughput cost (docs/process-stability.md). It must be set before any
+// function that calls into Cedar is optimized, hence here, where Cedar is loaded.
+setFlagsFromString("--no-turbo-inline-js-wasm-calls");
 
 const require = createRequire(import.meta.url);
 const modulePath = require.resolve("@cedar-policy/cedar-wasm/nodejs");
