@@ -10,16 +10,12 @@ export interface Listening {
   readonly httpPort: number;
 }
 
-/** Something to stop on shutdown, after the listeners have drained. */
-export type Closer = () => Promise<void> | void;
-
 /** Starts and stops the listeners in order; readiness turns false before draining. */
 export class App {
   readonly #config: Config;
   readonly #grpc: GrpcServer;
   readonly #http: HttpServer;
   readonly #log: Logger;
-  readonly #closers: Closer[] = [];
   readonly #lifecycle: Lifecycle;
 
   constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger, lifecycle: Lifecycle) {
@@ -28,11 +24,6 @@ export class App {
     this.#http = http;
     this.#log = log;
     this.#lifecycle = lifecycle;
-  }
-
-  /** Registers cleanup to run at shutdown (caches, connections, log flush), in reverse order. */
-  onClose(closer: Closer): void {
-    this.#closers.push(closer);
   }
 
   async start(): Promise<Listening> {
@@ -52,7 +43,7 @@ export class App {
     if (this.#config.server.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, this.#config.server.shutdownDelayMs));
     await this.#grpc.stop(this.#config.server.shutdownGraceMs);
     await this.#http.stop();
-    for (const close of this.#closers.reverse()) {
+    for (const close of [...this.#lifecycle.closers].reverse()) {
       try {
         await close();
       } catch (err) {

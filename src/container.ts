@@ -5,6 +5,9 @@ import { ActiveBundle } from "./bundle/active-bundle.js";
 import { BundleActivator } from "./bundle/bundle-activator.js";
 import { BundleLoader } from "./bundle/bundle-loader.js";
 import type { Config } from "./config/config-spec.js";
+import { ValueSealer } from "./cache/sealed-value.js";
+import { SharedCache } from "./cache/shared-cache.js";
+import { TieredDecisionCache } from "./cache/tiered-decision-cache.js";
 import { NoDecisionCache } from "./decision/decision-cache.js";
 import { DecisionObservers } from "./decision/decision-observer.js";
 import { DecisionService } from "./decision/decision-service.js";
@@ -45,7 +48,13 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     TOKENS.BundleActivator,
     (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
   );
-  single(TOKENS.DecisionCache, () => new NoDecisionCache());
+  single(TOKENS.DecisionCache, (r) => {
+    if (!config.cache.enabled) return new NoDecisionCache();
+    const metrics = r.resolve(TOKENS.Metrics);
+    const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
+    if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
+    return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace }, shared, metrics);
+  });
   single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
   single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog)]));
   single(
@@ -73,8 +82,19 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     const decisionLog = r.resolve(TOKENS.DecisionLog);
-    app.onClose(() => decisionLog.close());
+    lifecycle.onClose(() => decisionLog.close());
     return app;
   });
   return c;
+}
+
+/** The shared cache's settings, from the redis and cache sections. */
+function sharedCacheSettings(config: Config, url: string) {
+  return {
+    url,
+    commandTimeoutMs: config.redis.commandTimeoutMs,
+    connectTimeoutMs: config.redis.connectTimeoutMs,
+    ttlMs: config.cache.sharedTtlMs,
+    breaker: { failures: config.cache.breakerFailures, windowMs: config.cache.breakerWindowMs, cooldownMs: config.cache.breakerCooldownMs },
+  };
 }

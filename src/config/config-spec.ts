@@ -61,6 +61,16 @@ export const CONFIG_SPEC = {
     commandTimeoutMs: int(20, 1, 10_000, "per-command timeout; a slow Redis must not slow decisions"),
     connectTimeoutMs: int(500, 10, 60_000, "connection timeout"),
   },
+  cache: {
+    enabled: bool(true, "cache decisions (in process, and in Redis when redis.url is set)"),
+    localMaxEntries: int(100_000, 1, 10_000_000, "decisions kept in the in-process cache"),
+    localTtlMs: int(60_000, 1, 86_400_000, "how long a decision stays in the in-process cache"),
+    sharedTtlMs: int(300_000, 1, 86_400_000, "how long a decision stays in Redis"),
+    macSecret: optStr("secret for the HMAC that seals decisions in Redis; required with redis.url; the same on every replica"),
+    breakerFailures: int(5, 1, 1000, "Redis failures within breakerWindowMs that open the circuit breaker"),
+    breakerWindowMs: int(5_000, 100, 600_000, "window for counting Redis failures"),
+    breakerCooldownMs: int(2_000, 50, 600_000, "how long Redis is skipped once the breaker opens"),
+  },
   decisionLog: {
     destination: str("stdout", "where decision log lines go: stdout, off, or a file path"),
     allowSampleRate: num(1, 0, 1, "fraction of ALLOW decisions logged (DENYs are always logged)"),
@@ -86,6 +96,9 @@ export function crossCheck(c: Config): string[] {
       problems.push(`tls.${name}.certFile is required when tls.${name}.keyFile or tls.${name}.caFile is set`);
     }
     if (tls.allowedClients !== "" && tls.caFile === undefined) problems.push(`tls.${name}.allowedClients needs tls.${name}.caFile (client certificates must be verified)`);
+  }
+  if (c.cache.enabled && c.redis.url !== undefined && (c.cache.macSecret === undefined || c.cache.macSecret.length < 16)) {
+    problems.push("cache.macSecret (VERDICT_CACHE_MAC_SECRET) of at least 16 characters is required when redis.url is set: it seals cached decisions against forgery");
   }
   if (c.policies.dir !== undefined && c.policies.bundle !== undefined) problems.push("policies.dir and policies.bundle: give one bundle source, not both");
   return problems;

@@ -26,7 +26,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 describe("metrics", () => {
   let verdict: RunningVerdict;
-  before(async () => (verdict = await startVerdict(EXAMPLE_BUNDLE)));
+  // Without the cache every check reaches the engine, so evaluation counts are exact.
+  before(async () => (verdict = await startVerdict(EXAMPLE_BUNDLE, { "cache.enabled": false })));
   after(() => verdict.stop());
   const scrape = async () => (await fetch(`${verdict.httpUrl}/metrics`)).text();
 

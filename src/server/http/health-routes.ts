@@ -6,9 +6,21 @@ export interface ShutdownState {
   readonly draining: boolean;
 }
 
-/** The shared shutdown flag: set once by the app, read by every health endpoint. */
+/** Something to stop on shutdown, after the listeners have drained. */
+export type Closer = () => Promise<void> | void;
+
+/**
+ * The shared shutdown state: the draining flag every health endpoint reads, and the cleanups
+ * (connections, log sinks) parts register without depending on the app itself.
+ */
 export class Lifecycle implements ShutdownState {
   draining = false;
+  readonly closers: Closer[] = [];
+
+  /** Registers cleanup to run at shutdown, in reverse order of registration. */
+  onClose(closer: Closer): void {
+    this.closers.push(closer);
+  }
 }
 
 /**

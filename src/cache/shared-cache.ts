@@ -1,0 +1,106 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Evaluation } from "../model/decision.js";
+import type { CacheMetrics } from "./cache-metrics.js";
+import { CircuitBreaker, type BreakerSettings } from "./circuit-breaker.js";
+import type { ValueSealer } from "./sealed-value.js";
+
+/** Connection settings for the shared cache. */
+export interface SharedCacheSettings {
+  readonly url: string;
+  readonly commandTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly ttlMs: number;
+  readonly breaker: BreakerSettings;
+}
+
+/** A lookup's outcome: a verified hit, a miss, or the tier was unusable. */
+export type SharedLookup = { readonly hit: Evaluation } | "miss" | "error";
+
+/**
+ * The L2 tier in Redis. Every command is bounded by a short timeout, nothing queues while
+ * disconnected, nothing retries: a slow or dead Redis costs one timeout, then the breaker
+ * skips Redis entirely until a probe succeeds. The connection re-establishes itself with
+ * jittered backoff, so a fleet does not reconnect in lockstep.
+ */
+export class SharedCache {
+  readonly #redis: Redis;
+  readonly #settings: SharedCacheSettings;
+  readonly #sealer: ValueSealer;
+  readonly #metrics: CacheMetrics;
+  readonly #breaker: CircuitBreaker;
+  #up = false;
+
+  constructor(settings: SharedCacheSettings, sealer: ValueSealer, metrics: CacheMetrics) {
+    this.#settings = settings;
+    this.#sealer = sealer;
+    this.#metrics = metrics;
+    this.#breaker = new CircuitBreaker(settings.breaker, (s) => metrics.breakerState(s));
+    const options: RedisOptions = {
+      commandTimeout: settings.commandTimeoutMs,
+      connectTimeout: settings.connectTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+      lazyConnect: false,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000) * (0.5 + Math.random()),
+    };
+    this.#redis = new Redis(settings.url, options);
+    this.#redis.on("ready", () => this.#setUp(true));
+    this.#redis.on("close", () => this.#setUp(false));
+    this.#redis.on("end", () => this.#setUp(false));
+    // Errors surface through commands and the up/down state; an unhandled 'error' would crash.
+    this.#redis.on("error", () => this.#setUp(false));
+  }
+
+  /** Whether Redis is connected and answering. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** The breaker's state, for status and tests. */
+  get breakerState(): string {
+    return this.#breaker.state;
+  }
+
+  async get(key: string): Promise<SharedLookup> {
+    if (!this.#up || !this.#breaker.allow()) return "error";
+    const start = performance.now();
+    let stored: string | null;
+    try {
+      stored = await this.#redis.get(key);
+      this.#breaker.success();
+    } catch {
+      this.#breaker.failure();
+      return "error";
+    } finally {
+      this.#metrics.redisLatency((performance.now() - start) / 1000);
+    }
+    if (stored === null) return "miss";
+    const hit = this.#sealer.open(key, stored);
+    if (hit === undefined) {
+      this.#metrics.macFailure();
+      return "miss";
+    }
+    return { hit };
+  }
+
+  /** Stores a decision; fire and forget, after the caller has been answered. */
+  set(key: string, evaluation: Evaluation): void {
+    if (!this.#up || this.#breaker.state === "open") return;
+    this.#redis.set(key, this.#sealer.seal(key, evaluation), "PX", this.#settings.ttlMs).then(
+      () => this.#breaker.success(),
+      () => this.#breaker.failure(),
+    );
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    this.#redis.disconnect(false);
+  }
+
+  #setUp(up: boolean): void {
+    if (up === this.#up) return;
+    this.#up = up;
+    this.#metrics.redisUp(up);
+  }
+}

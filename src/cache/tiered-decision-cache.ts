@@ -1,0 +1,76 @@
+import { LRUCache } from "lru-cache";
+import type { DecisionCache, Resolved } from "../decision/decision-cache.js";
+import type { AuthzRequest } from "../model/authz-request.js";
+import type { Evaluation } from "../model/decision.js";
+import type { CacheMetrics } from "./cache-metrics.js";
+import { cacheKey } from "./cache-key.js";
+import type { SharedCache } from "./shared-cache.js";
+
+/** Bounds of the in-process tier. */
+export interface LocalCacheSettings {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+  readonly namespace: string;
+}
+
+/**
+ * L1 (in-process LRU) in front of an optional L2 (Redis) in front of the engine. An L1 hit is
+ * answered synchronously; a miss consults L2 once per key however many identical requests
+ * arrive meanwhile (single flight), and an L2 write never delays the answer. Evaluation errors
+ * are never cached. Keys start with the bundle's content scope, so a new revision can never
+ * read a decision of an old one.
+ */
+export class TieredDecisionCache implements DecisionCache {
+  readonly #local: LRUCache<string, Evaluation>;
+  readonly #shared: SharedCache | undefined;
+  readonly #metrics: CacheMetrics;
+  readonly #namespace: string;
+  readonly #inflight = new Map<string, Promise<Resolved>>();
+
+  constructor(settings: LocalCacheSettings, shared: SharedCache | undefined, metrics: CacheMetrics) {
+    this.#local = new LRUCache({ max: settings.maxEntries, ttl: settings.ttlMs, ttlAutopurge: false });
+    this.#shared = shared;
+    this.#metrics = metrics;
+    this.#namespace = settings.namespace;
+  }
+
+  resolve(scope: string, req: AuthzRequest, evaluate: () => Evaluation): Resolved | Promise<Resolved> {
+    const key = cacheKey(this.#namespace, scope, req);
+    const local = this.#local.get(key);
+    if (local !== undefined) {
+      this.#metrics.lookup("local", "hit");
+      return { evaluation: local, cache: "hit_local" };
+    }
+    this.#metrics.lookup("local", "miss");
+    if (this.#shared === undefined) return this.#evaluate(key, evaluate, false);
+    const pending = this.#inflight.get(key);
+    if (pending !== undefined) return pending;
+    const flight = this.#viaShared(this.#shared, key, evaluate).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, flight);
+    return flight;
+  }
+
+  /** Entries in the local tier, for status and tests. */
+  get localSize(): number {
+    return this.#local.size;
+  }
+
+  async #viaShared(shared: SharedCache, key: string, evaluate: () => Evaluation): Promise<Resolved> {
+    const found = await shared.get(key);
+    if (typeof found === "object") {
+      this.#metrics.lookup("shared", "hit");
+      this.#local.set(key, found.hit);
+      return { evaluation: found.hit, cache: "hit_shared" };
+    }
+    this.#metrics.lookup("shared", found);
+    return this.#evaluate(key, evaluate, found === "miss");
+  }
+
+  #evaluate(key: string, evaluate: () => Evaluation, writeShared: boolean): Resolved {
+    const evaluation = evaluate();
+    this.#local.set(key, evaluation);
+    // After the answer: the write runs on a later tick and its outcome is not awaited.
+    if (writeShared) setImmediate(() => this.#shared?.set(key, evaluation));
+    return { evaluation, cache: "miss" };
+  }
+}

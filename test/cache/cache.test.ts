@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { clone, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { Redis } from "ioredis";
+import { cacheKey } from "../../src/cache/cache-key.js";
+import { CacheStatus, type CheckRequest, CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { fromCheckRequest } from "../../src/server/authorization/check-mapping.js";
+import { TOKENS } from "../../src/tokens.js";
+import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
+import { startRedis, type TestRedis } from "../helpers/redis-server.js";
+import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
+import { utf8 } from "../helpers/wire.js";
+
+const cases = readdirSync(join(EXAMPLE_BUNDLE, "tests"))
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => JSON.parse(readFileSync(join(EXAMPLE_BUNDLE, "tests", f), "utf8")) as { request: JsonValue; expect: { decision: string } })
+  .map((t) => ({ request: fromJson(CheckRequestSchema, t.request), want: t.expect.decision === "allow" ? Decision.ALLOW : Decision.DENY }));
+const allowCase = cases.find((c) => c.want === Decision.ALLOW)!;
+const denyCase = cases.find((c) => c.want === Decision.DENY)!;
+const SECRET = "test-secret-0123456789";
+const shared = (redis: TestRedis) => ({ "redis.url": redis.url, "cache.macSecret": SECRET, "redis.commandTimeoutMs": 20, "cache.breakerCooldownMs": 300 });
+const check = (v: RunningVerdict, r: CheckRequest) => v.client.call<CheckResponse>("check", r, undefined, { deadline: Date.now() + 5000 });
+const metric = async (v: RunningVerdict, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${v.httpUrl}/metrics`)).text())?.[1] ?? NaN);
+async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("in-process cache", () => {
+  it("answers the same question from L1 with the same decision and policies", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE);
+    try {
+      const first = await check(v, allowCase.request);
+      const second = await check(v, allowCase.request);
+      assert.equal(first.cache, CacheStatus.MISS);
+      assert.equal(second.cache, CacheStatus.HIT_LOCAL);
+      assert.equal(second.decision, first.decision);
+      assert.deepEqual(second.determiningPolicies, first.determiningPolicies);
+      assert.notEqual(second.decisionId, first.decisionId, "every answer has its own decision id");
+    } finally {
+      await v.stop();
+    }
+  });
+
+  it("never answers from a previous revision", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE);
+    try {
+      assert.equal((await check(v, allowCase.request)).decision, Decision.ALLOW);
+      const files = new Map<string, Uint8Array>();
+      for (const f of ["manifest.json", "schema.cedarschema", "entities.json"]) files.set(f, readFileSync(join(EXAMPLE_BUNDLE, f)));
+      files.set("nothing.cedar", utf8(`@id("none") forbid(principal, action, resource);`));
+      v.container.resolve(TOKENS.BundleActivator).activate(files, "test");
+      const after = await check(v, allowCase.request);
+      assert.equal(after.decision, Decision.DENY);
+      assert.equal(after.cache, CacheStatus.MISS);
+    } finally {
+      await v.stop();
+    }
+  });
+
+  it("is bypassed when disabled", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE, { "cache.enabled": false });
+    try {
+      await check(v, allowCase.request);
+      assert.equal((await check(v, allowCase.request)).cache, CacheStatus.BYPASS);
+    } finally {
+      await v.stop();
+    }
+  });
+});
+
+describe("shared cache in Redis", () => {
+  let redis: TestRedis;
+  let probe: Redis;
+  before(async () => {
+    redis = await startRedis();
+    probe = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  });
+  after(async () => {
+    probe.disconnect();
+    await redis.kill();
+  });
+
+  it("a decision made by one replica is a HIT_SHARED on another", async () => {
+    const a = await startVerdict(EXAMPLE_BUNDLE, shared(redis));
+    const b = await startVerdict(EXAMPLE_BUNDLE, shared(redis));
+    try {
+      await until("both replicas connected", async () => (await metric(a, "verdict_redis_up")) === 1 && (await metric(b, "verdict_redis_up")) === 1);
+      assert.equal((await check(a, denyCase.request)).cache, CacheStatus.MISS);
+      await until("the decision is written to Redis", async () => (await probe.keys("verdict:v1:default:*")).length > 0);
+      const fromB = await check(b, denyCase.request);
+      assert.equal(fromB.cache, CacheStatus.HIT_SHARED);
+      assert.equal(fromB.decision, Decision.DENY);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it("a value forged in Redis is never served", async () => {
+    await probe.flushall();
+    const v = await startVerdict(EXAMPLE_BUNDLE, shared(redis));
+    try {
+      await until("connected", async () => (await metric(v, "verdict_redis_up")) === 1);
+      const scope = v.container.resolve(TOKENS.ActiveBundle).snapshot!.cacheScope;
+      const key = cacheKey("default", scope, fromCheckRequest(denyCase.request));
+      const allow = JSON.stringify({ d: "allow", p: ["admin-all"], e: [] });
+      await probe.set(key, `${"0".repeat(64)}.${allow}`);
+      const res = await check(v, denyCase.request);
+      assert.equal(res.decision, Decision.DENY);
+      assert.equal(res.cache, CacheStatus.MISS);
+      assert.equal(await metric(v, "verdict_cache_mac_failures_total"), 1);
+      // A correctly sealed value moved to another key fails too.
+      await until("the real decision is written", async () => (await probe.get(key))?.includes('"d":"deny"') === true);
+      const otherKey = cacheKey("default", scope, fromCheckRequest(allowCase.request));
+      await probe.set(otherKey, (await probe.get(key))!);
+      const moved = await check(v, allowCase.request);
+      assert.equal(moved.decision, Decision.ALLOW);
+    } finally {
+      await v.stop();
+    }
+  });
+
+  it("keeps deciding through a Redis kill and restart, and L2 hits resume by themselves", async () => {
+    // A one-entry L1 sends nearly every request on to Redis.
+    const a = await startVerdict(EXAMPLE_BUNDLE, { ...shared(redis), "cache.localMaxEntries": 1 });
+    const b = await startVerdict(EXAMPLE_BUNDLE, { ...shared(redis), "cache.localMaxEntries": 1 });
+    try {
+      await until("connected", async () => (await metric(a, "verdict_redis_up")) === 1 && (await metric(b, "verdict_redis_up")) === 1);
+      let sent = 0;
+      let wrong = 0;
+      let failed = 0;
+      let killed = false;
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, w) => {
+          for (let i = w; i < 3000; i += 20) {
+            if (i >= 1000 && !killed) {
+              killed = true;
+              await redis.kill();
+            }
+            const c = cases[i % cases.length]!;
+            sent++;
+            try {
+              if ((await check(i % 2 ? a : b, c.request)).decision !== c.want) wrong++;
+            } catch {
+              failed++;
+            }
+          }
+        }),
+      );
+      assert.equal(sent, 3000);
+      assert.equal(failed, 0, "no failed RPCs");
+      assert.equal(wrong, 0, "no wrong decisions");
+      await until("redis_up drops to 0", async () => (await metric(a, "verdict_redis_up")) === 0);
+      await redis.start();
+      await until("both replicas reconnect by themselves", async () => (await metric(a, "verdict_redis_up")) === 1 && (await metric(b, "verdict_redis_up")) === 1, 15_000);
+      const fresh = clone(CheckRequestSchema, allowCase.request);
+      fresh.context["sourceIp"] = fromJson(CheckRequestSchema, { context: { n: { extension: { fn: "ip", arg: "10.200.0.1" } } } }).context["n"]!;
+      await until("A's decision lands in Redis", async () => {
+        await check(a, fresh);
+        return (await probe.keys("verdict:v1:*")).length > 0;
+      });
+      await until("B answers from Redis", async () => (await check(b, fresh)).cache === CacheStatus.HIT_SHARED);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it("a paused Redis costs a bounded wait, then the breaker opens", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE, shared(redis));
+    try {
+      await until("connected", async () => (await metric(v, "verdict_redis_up")) === 1);
+      redis.pause();
+      let slowest = 0;
+      for (let i = 0; i < 50; i++) {
+        const r = clone(CheckRequestSchema, cases[i % cases.length]!.request);
+        r.requestId = `paused-${i}`;
+        const t = performance.now();
+        await check(v, r);
+        slowest = Math.max(slowest, performance.now() - t);
+      }
+      assert.ok(slowest < 1000, `no call waits on the paused Redis (slowest ${Math.round(slowest)} ms)`);
+      assert.equal(await metric(v, "verdict_redis_breaker_open"), 1);
+    } finally {
+      redis.resume();
+      await v.stop();
+    }
+  });
+});
