@@ -8,6 +8,8 @@ import type { Lifecycle } from "./server/http/health-routes.js";
 export interface Listening {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** 0 when the admin listener is off (no token and no mTLS allow-list configured). */
+  readonly adminPort: number;
 }
 
 /** Starts and stops the listeners in order; readiness turns false before draining. */
@@ -17,8 +19,10 @@ export class App {
   readonly #http: HttpServer;
   readonly #log: Logger;
   readonly #lifecycle: Lifecycle;
+  readonly #admin: GrpcServer | undefined;
 
-  constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger, lifecycle: Lifecycle) {
+  constructor(config: Config, grpc: GrpcServer, http: HttpServer, log: Logger, lifecycle: Lifecycle, admin?: GrpcServer) {
+    this.#admin = admin;
     this.#config = config;
     this.#grpc = grpc;
     this.#http = http;
@@ -29,8 +33,11 @@ export class App {
   async start(): Promise<Listening> {
     const grpcPort = await this.#grpc.start();
     const httpPort = await this.#http.start();
-    this.#log.info({ grpc: hostPort(this.#config.server.grpcAddr, grpcPort), http: hostPort(this.#config.server.httpAddr, httpPort) }, "serving");
-    return { grpcPort, httpPort };
+    const adminPort = this.#admin ? await this.#admin.start() : 0;
+    const { grpcAddr, httpAddr, adminAddr } = this.#config.server;
+    this.#log.info({ grpc: hostPort(grpcAddr, grpcPort), http: hostPort(httpAddr, httpPort), admin: adminPort ? hostPort(adminAddr, adminPort) : "off" }, "serving");
+    if (!this.#admin) this.#log.warn("admin listener off: set admin.token (VERDICT_ADMIN_TOKEN) or tls.admin.allowedClients to enable bundle pushes");
+    return { grpcPort, httpPort, adminPort };
   }
 
   /** Graceful stop: not ready, finish in-flight calls within the grace period, close the rest. */
@@ -41,7 +48,7 @@ export class App {
     this.#lifecycle.draining = true;
     this.#log.info({ graceMs: this.#config.server.shutdownGraceMs }, "shutting down");
     if (this.#config.server.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, this.#config.server.shutdownDelayMs));
-    await this.#grpc.stop(this.#config.server.shutdownGraceMs);
+    await Promise.all([this.#grpc.stop(this.#config.server.shutdownGraceMs), this.#admin?.stop(this.#config.server.shutdownGraceMs)]);
     await this.#http.stop();
     for (const close of [...this.#lifecycle.closers].reverse()) {
       try {

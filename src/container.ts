@@ -1,9 +1,15 @@
 import "reflect-metadata";
+import { readFileSync } from "node:fs";
 import { container as root, type DependencyContainer, type InjectionToken, instanceCachingFactory } from "tsyringe";
 import { App } from "./app.js";
 import { ActiveBundle } from "./bundle/active-bundle.js";
 import { BundleActivator } from "./bundle/bundle-activator.js";
 import { BundleLoader } from "./bundle/bundle-loader.js";
+import { BundleRegistry } from "./bundle/bundle-registry.js";
+import { BundleSources } from "./bundle/sources/bundle-sources.js";
+import { LocalBundleStore } from "./bundle/sources/local-bundle-store.js";
+import { RedisBundleFanout } from "./bundle/sources/redis-bundle-fanout.js";
+import { BundleVerifier } from "./bundle/signing/bundle-verifier.js";
 import type { Config } from "./config/config-spec.js";
 import { ValueSealer } from "./cache/sealed-value.js";
 import { SharedCache } from "./cache/shared-cache.js";
@@ -16,6 +22,8 @@ import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { DecisionLog } from "./observability/decision-log.js";
 import { Metrics } from "./observability/metrics.js";
+import { adminService } from "./server/admin/admin-service.js";
+import { bearerTokenInterceptor } from "./server/admin/admin-auth.js";
 import { GrpcServer } from "./server/grpc-server.js";
 import { addMainServices } from "./server/main-listener.js";
 import { addHealthRoutes, Lifecycle } from "./server/http/health-routes.js";
@@ -36,7 +44,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   c.register(TOKENS.Config, { useValue: config });
   single(TOKENS.Logger, () => logger ?? createLogger(config.log.level));
   single(TOKENS.Engine, () => new CedarEngine(new CedarRuntime(), config.engine));
-  single(TOKENS.BundleLoader, (r) => new BundleLoader(r.resolve(TOKENS.Engine)));
+  single(TOKENS.BundleLoader, (r) => {
+    const { verificationKey, keyId } = config.bundles;
+    return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : new BundleVerifier(verificationKey, keyId));
+  });
   single(TOKENS.Metrics, () => new Metrics());
   single(TOKENS.ActiveBundle, (r) => {
     const active = new ActiveBundle();
@@ -48,6 +59,49 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     TOKENS.BundleActivator,
     (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
   );
+  single(
+    TOKENS.BundleRegistry,
+    (r) =>
+      new BundleRegistry(
+        r.resolve(TOKENS.BundleLoader),
+        r.resolve(TOKENS.ActiveBundle),
+        r.resolve(TOKENS.Logger),
+        { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
+        r.resolve(TOKENS.Metrics),
+      ),
+  );
+  single(TOKENS.BundleSources, (r) => {
+    const registry = r.resolve(TOKENS.BundleRegistry);
+    const log = r.resolve(TOKENS.Logger);
+    const url = config.redis.url;
+    const fanout = url === undefined ? undefined : new RedisBundleFanout(url, config.redis.namespace, registry, log, config.redis.commandTimeoutMs);
+    const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir) : undefined;
+    for (const p of [fanout, store]) if (p) registry.addPublisher(p);
+    const settings = {
+      path: config.policies.bundle ?? config.policies.dir ?? "policies",
+      watch: config.bundles.watch,
+      watchDebounceMs: config.bundles.watchDebounceMs,
+      fanoutCheckMs: config.bundles.fanoutCheckMs,
+      readLimits: config.bundleLimits,
+    };
+    const sources = new BundleSources(settings, r.resolve(TOKENS.BundleActivator), registry, log, store, fanout);
+    r.resolve(TOKENS.Lifecycle).onClose(() => sources.close());
+    return sources;
+  });
+  single(TOKENS.AdminServer, (r) => {
+    const token = adminToken(config);
+    const mtls = clientAllowListInterceptor(config.tls.admin);
+    if (token === undefined && mtls === undefined) return undefined;
+    const server = new GrpcServer({
+      ...config.server,
+      addr: config.server.adminAddr,
+      maxReceiveBytes: Math.max(config.server.maxReceiveBytes, config.bundles.maxPushBytes + 1024),
+      credentials: grpcServerCredentials(config.tls.admin),
+      interceptors: [...(mtls ? [mtls] : []), ...(token === undefined ? [] : [bearerTokenInterceptor(token)])],
+    });
+    server.add(...adminService(r.resolve(TOKENS.BundleRegistry), r.resolve(TOKENS.ActiveBundle), config.bundles.maxPushBytes));
+    return server;
+  });
   single(TOKENS.DecisionCache, (r) => {
     if (!config.cache.enabled) return new NoDecisionCache();
     const metrics = r.resolve(TOKENS.Metrics);
@@ -78,7 +132,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.App, (r) => {
     const http = r.resolve(TOKENS.HttpServer);
     const lifecycle = r.resolve(TOKENS.Lifecycle);
-    const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle);
+    const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     const decisionLog = r.resolve(TOKENS.DecisionLog);
@@ -97,4 +151,11 @@ function sharedCacheSettings(config: Config, url: string) {
     ttlMs: config.cache.sharedTtlMs,
     breaker: { failures: config.cache.breakerFailures, windowMs: config.cache.breakerWindowMs, cooldownMs: config.cache.breakerCooldownMs },
   };
+}
+
+/** The admin bearer token from the setting or its file, if either is configured. */
+function adminToken(config: Config): string | undefined {
+  if (config.admin.token !== undefined) return config.admin.token;
+  if (config.admin.tokenFile === undefined) return undefined;
+  return readFileSync(config.admin.tokenFile, "utf8").trim();
 }

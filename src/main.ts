@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerBundle } from "./cli/bundle-command.js";
 import { registerCheck } from "./cli/check-command.js";
 import { registerConfig } from "./cli/config-command.js";
 import { registerServe } from "./cli/serve-command.js";
@@ -18,6 +19,7 @@ registerValidate(program);
 registerTest(program);
 registerCheck(program);
 registerConfig(program);
+registerBundle(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof ConfigError ? err.message : `verdict: ${(err as Error).message}`}\n`);

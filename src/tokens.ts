@@ -3,6 +3,8 @@ import type { App } from "./app.js";
 import type { ActiveBundle } from "./bundle/active-bundle.js";
 import type { BundleActivator } from "./bundle/bundle-activator.js";
 import type { BundleLoader } from "./bundle/bundle-loader.js";
+import type { BundleRegistry } from "./bundle/bundle-registry.js";
+import type { BundleSources } from "./bundle/sources/bundle-sources.js";
 import type { Config } from "./config/config-spec.js";
 import type { DecisionCache } from "./decision/decision-cache.js";
 import type { DecisionObserver } from "./decision/decision-observer.js";
@@ -32,4 +34,7 @@ export const TOKENS = {
   Metrics: Symbol("Metrics") as InjectionToken<Metrics>,
   Lifecycle: Symbol("Lifecycle") as InjectionToken<Lifecycle>,
   DecisionLog: Symbol("DecisionLog") as InjectionToken<DecisionLog>,
+  BundleRegistry: Symbol("BundleRegistry") as InjectionToken<BundleRegistry>,
+  BundleSources: Symbol("BundleSources") as InjectionToken<BundleSources>,
+  AdminServer: Symbol("AdminServer") as InjectionToken<GrpcServer | undefined>,
 };

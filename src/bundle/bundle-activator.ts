@@ -26,9 +26,9 @@ export class BundleActivator {
   }
 
   /** Loads and activates; `by` records who asked (a source name or an admin identity). */
-  activate(files: BundleFiles, by: string): Activation {
+  async activate(files: BundleFiles, by: string): Promise<Activation> {
     try {
-      const snapshot = this.#loader.load(files);
+      const snapshot = await this.#loader.load(files);
       const activation = this.#active.activate(snapshot, by);
       this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
       return activation;

@@ -4,17 +4,24 @@ import { BundleError } from "./bundle-error.js";
 import { type BundleFiles, digestFiles } from "./bundle-files.js";
 import { layoutBundle } from "./bundle-layout.js";
 import type { BundleSnapshot } from "./bundle-snapshot.js";
+import { contentFiles } from "./signing/bundle-signature.js";
+import type { BundleVerifier } from "./signing/bundle-verifier.js";
 
 /** Builds a complete snapshot from bundle files, or throws `BundleError` with diagnostics. */
 export class BundleLoader {
   readonly #engine: CedarEngine;
+  readonly #verifier: BundleVerifier | undefined;
 
-  constructor(engine: CedarEngine) {
+  /** With a verifier, only bundles signed by its key load. */
+  constructor(engine: CedarEngine, verifier?: BundleVerifier) {
     this.#engine = engine;
+    this.#verifier = verifier;
   }
 
-  /** Lays out, compiles and names a bundle; nothing becomes active here. */
-  load(files: BundleFiles): BundleSnapshot {
+  /** Verifies, lays out, compiles and names a bundle; nothing becomes active here. */
+  async load(all: BundleFiles): Promise<BundleSnapshot> {
+    const signed = this.#verifier ? await this.#verifier.verify(all) : undefined;
+    const files = contentFiles(all);
     const layout = layoutBundle(files);
     let policies;
     try {
@@ -25,6 +32,9 @@ export class BundleLoader {
     }
     const digest = digestFiles(files);
     const revision = layout.manifest.revision ?? `sha256-${digest.slice(0, 16)}`;
+    if (signed !== undefined && (signed.revision !== revision || signed.name !== layout.manifest.name)) {
+      throw new BundleError(`the signature is for bundle "${signed.name}" revision ${signed.revision}, not "${layout.manifest.name}" revision ${revision}`);
+    }
     return {
       name: layout.manifest.name,
       revision,
@@ -33,6 +43,7 @@ export class BundleLoader {
       policies,
       files,
       trustedEntityTypes: new Set(layout.manifest.trustedEntityTypes ?? []),
+      ...(signed === undefined ? {} : { signedAt: signed.iat }),
       cacheScope: `${revision}@${digest}`,
     };
   }

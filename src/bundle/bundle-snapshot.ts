@@ -16,6 +16,8 @@ export interface BundleSnapshot {
   readonly files: BundleFiles;
   /** Entity types whose data only the bundle supplies (manifest `trustedEntityTypes`). */
   readonly trustedEntityTypes: ReadonlySet<string>;
+  /** When the bundle was signed (seconds since the epoch), if it was verified. */
+  readonly signedAt?: number;
   /** Revision plus digest: two bundles that reuse a revision name never share cached decisions. */
   readonly cacheScope: string;
 }

@@ -42,7 +42,7 @@ async function checkLocal(policies: string | undefined, request: CheckRequest): 
   const config = configFromFlags({ policies }, { "decisionLog.destination": "off" });
   const c = createContainer(config, silentLogger());
   const source = config.policies.dir ?? "policies";
-  c.resolve(TOKENS.BundleActivator).activate(await readBundlePath(source, config.bundleLimits), `cli:${source}`);
+  await c.resolve(TOKENS.BundleActivator).activate(await readBundlePath(source, config.bundleLimits), `cli:${source}`);
   const result = await c.resolve(TOKENS.DecisionService).decide(fromCheckRequest(request), { api: "check", requestId: request.requestId });
   return toCheckResponse(result);
 }

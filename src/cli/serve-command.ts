@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { BundleError } from "../bundle/bundle-error.js";
-import { readBundlePath } from "../bundle/sources/read-bundle-path.js";
 import { createContainer } from "../container.js";
 import { TOKENS } from "../tokens.js";
 import { type CommonFlags, configFromFlags, fail } from "./cli-config.js";
@@ -22,8 +21,7 @@ export function registerServe(program: Command): void {
       const log = c.resolve(TOKENS.Logger);
       const source = config.policies.bundle ?? config.policies.dir ?? "policies";
       try {
-        const files = await readBundlePath(source, config.bundleLimits);
-        c.resolve(TOKENS.BundleActivator).activate(files, `startup:${source}`);
+        await c.resolve(TOKENS.BundleSources).start();
       } catch (err) {
         log.flush();
         fail(err instanceof BundleError ? err.message : `cannot load bundle ${source}: ${(err as Error).message}`);

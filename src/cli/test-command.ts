@@ -18,7 +18,7 @@ export function registerTest(program: Command): void {
       const config = configFromFlags({});
       try {
         const files = await readBundlePath(path, config.bundleLimits);
-        const snapshot = createContainer(config, silentLogger()).resolve(TOKENS.BundleLoader).load(files);
+        const snapshot = await createContainer(config, silentLogger()).resolve(TOKENS.BundleLoader).load(files);
         const tests = readPolicyTests(files);
         if (tests.length === 0) {
           fail(`${path}: no tests found under tests/`);

@@ -16,7 +16,7 @@ export function registerValidate(program: Command): void {
       const config = configFromFlags({});
       const loader = createContainer(config, silentLogger()).resolve(TOKENS.BundleLoader);
       try {
-        const s = loader.load(await readBundlePath(path, config.bundleLimits));
+        const s = await loader.load(await readBundlePath(path, config.bundleLimits));
         process.stdout.write(`ok: bundle "${s.name}" revision ${s.revision}: ${s.policies.policies.length} policies, ` +
           `${s.policies.hasSchema ? "validated against its schema" : "no schema"}, ${s.policies.staticEntityCount} static entities\n`);
       } catch (err) {

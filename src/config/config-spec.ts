@@ -49,6 +49,20 @@ export const CONFIG_SPEC = {
     maxRecordFields: int(L.maxRecordFields, 1, 1_000_000, "fields in a record, attribute map or context"),
     maxBatchSize: int(L.maxBatchSize, 1, 10_000, "checks in one BatchCheck"),
   },
+  bundles: {
+    verificationKey: optStr("PEM public key (Ed25519 or P-256); when set, only bundles signed with its private key are accepted, from every source"),
+    keyId: optStr("when set, a bundle's signature must name this key id"),
+    stateDir: str(".verdict/bundles", "where the last pushed bundle is kept when there is no Redis (empty: nowhere)"),
+    watch: bool(true, "reload the --policies folder when its files change"),
+    watchDebounceMs: int(300, 10, 60_000, "quiet time after a change before the folder is reloaded"),
+    fanoutCheckMs: int(2_000, 100, 600_000, "how often a replica compares its revision with the fleet's (Redis)"),
+    historySize: int(10, 1, 1000, "pushed bundles kept for ListBundles and ActivateBundle"),
+    maxPushBytes: int(16 * MiB, 1024, 1024 * MiB, "largest bundle archive accepted by PushBundle"),
+  },
+  admin: {
+    token: optStr("bearer token admin callers must present (VERDICT_ADMIN_TOKEN); without it or an mTLS allow-list the admin listener is off"),
+    tokenFile: optStr("file holding the admin bearer token"),
+  },
   bundleLimits: {
     maxFiles: int(B.maxFiles, 1, 1_000_000, "files in a bundle"),
     maxFileBytes: int(B.maxFileBytes, 1024, 1024 * MiB, "bytes in one bundle file"),

@@ -54,7 +54,7 @@ describe("in-process cache", () => {
       const files = new Map<string, Uint8Array>();
       for (const f of ["manifest.json", "schema.cedarschema", "entities.json"]) files.set(f, readFileSync(join(EXAMPLE_BUNDLE, f)));
       files.set("nothing.cedar", utf8(`@id("none") forbid(principal, action, resource);`));
-      v.container.resolve(TOKENS.BundleActivator).activate(files, "test");
+      await v.container.resolve(TOKENS.BundleActivator).activate(files, "test");
       const after = await check(v, allowCase.request);
       assert.equal(after.decision, Decision.DENY);
       assert.equal(after.cache, CacheStatus.MISS);

@@ -3,13 +3,14 @@ import { createServiceClient, type ServiceClient } from "../../src/cli/grpc-clie
 import { silentLogger } from "../../src/cli/silent-logger.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { createContainer } from "../../src/container.js";
-import { readBundlePath } from "../../src/bundle/sources/read-bundle-path.js";
 import { TOKENS } from "../../src/tokens.js";
 import type { DependencyContainer } from "tsyringe";
 
 /** A real Verdict server on free loopback ports, in this process. */
 export interface RunningVerdict {
   readonly grpcAddr: string;
+  /** Empty when the admin listener is off. */
+  readonly adminAddr: string;
   readonly httpUrl: string;
   readonly client: ServiceClient;
   readonly container: DependencyContainer;
@@ -20,16 +21,27 @@ export interface RunningVerdict {
 export async function startVerdict(bundleDir: string, settings: Record<string, unknown> = {}): Promise<RunningVerdict> {
   const config = loadConfig({
     env: {},
-    flags: { "server.grpcAddr": "127.0.0.1:0", "server.httpAddr": "127.0.0.1:0", "server.adminAddr": "127.0.0.1:0", "server.shutdownGraceMs": 2000, "decisionLog.destination": "off", ...settings },
+    flags: {
+      "server.grpcAddr": "127.0.0.1:0",
+      "server.httpAddr": "127.0.0.1:0",
+      "server.adminAddr": "127.0.0.1:0",
+      "server.shutdownGraceMs": 2000,
+      "decisionLog.destination": "off",
+      "bundles.stateDir": "",
+      "bundles.watch": false,
+      "policies.dir": bundleDir,
+      ...settings,
+    },
   });
   const container = createContainer(config, silentLogger());
-  container.resolve(TOKENS.BundleActivator).activate(await readBundlePath(bundleDir, config.bundleLimits), "test");
+  await container.resolve(TOKENS.BundleSources).start();
   const app = container.resolve(TOKENS.App);
-  const { grpcPort, httpPort } = await app.start();
+  const { grpcPort, httpPort, adminPort } = await app.start();
   const grpcAddr = `127.0.0.1:${grpcPort}`;
   const client = createServiceClient(AuthorizationService, grpcAddr);
   return {
     grpcAddr,
+    adminAddr: adminPort ? `127.0.0.1:${adminPort}` : "",
     httpUrl: `http://127.0.0.1:${httpPort}`,
     client,
     container,

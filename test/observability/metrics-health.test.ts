@@ -60,7 +60,7 @@ describe("metrics", () => {
 
   it("count a refused bundle", async () => {
     const activator = verdict.container.resolve(TOKENS.BundleActivator);
-    assert.throws(() => activator.activate(new Map([["manifest.json", utf8('{"name":"x"}')], ["a.cedar", utf8("permit(")]]), "test"));
+    await assert.rejects(activator.activate(new Map([["manifest.json", utf8('{"name":"x"}')], ["a.cedar", utf8("permit(")]]), "test"));
     assert.equal(sample(await scrape(), "verdict_bundle_activations_total", { result: "failure" }), 1);
   });
 

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import type { Command } from "commander";
+import {
+  ActivateBundleRequestSchema,
+  type ActivateBundleResponse,
+  type BundleInfo,
+  GetActiveBundleRequestSchema,
+  type GetActiveBundleResponse,
+  ListBundlesRequestSchema,
+  type ListBundlesResponse,
+  PolicyAdminService,
+  PushBundleRequestSchema,
+  type PushBundleResponse,
+} from "../gen/verdict/v1/admin_pb.js";
+import { fail } from "./cli-config.js";
+import { createServiceClient } from "./grpc-client.js";
+
+interface AdminFlags {
+  addr: string;
+  token?: string;
+}
+
+/** `verdict bundle push | list | active | activate`: calls on a server's admin listener. */
+export function registerAdminCommands(bundle: Command): void {
+  const withAdmin = (c: Command) =>
+    c.option("--addr <host:port>", "admin listener", "127.0.0.1:50052").option("--token <token>", "admin bearer token (default: $VERDICT_ADMIN_TOKEN)");
+  withAdmin(bundle.command("push").description("push a bundle archive to a running server").argument("<file>", "bundle .tar.gz").option("--dry-run", "verify and test without activating")).action(
+    (file: string, flags: AdminFlags & { dryRun?: boolean }) =>
+      call<PushBundleResponse>(flags, "pushBundle", create(PushBundleRequestSchema, { bundle: readFileSync(file), dryRun: flags.dryRun ?? false }), (r) =>
+        `${r.activated ? "activated" : "not activated"}: ${describe(r.bundle!)}; ${r.tests.filter((t) => t.passed).length}/${r.tests.length} tests passed`,
+      ),
+  );
+  withAdmin(bundle.command("list").description("list the bundles a server knows, newest first")).action((flags: AdminFlags) =>
+    call<ListBundlesResponse>(flags, "listBundles", create(ListBundlesRequestSchema, {}), (r) => r.bundles.map((b) => `${b.active ? "*" : " "} ${describe(b)}`).join("\n")),
+  );
+  withAdmin(bundle.command("active").description("show the active bundle")).action((flags: AdminFlags) =>
+    call<GetActiveBundleResponse>(flags, "getActiveBundle", create(GetActiveBundleRequestSchema, {}), (r) => describe(r.bundle!)),
+  );
+  withAdmin(bundle.command("activate").description("activate a known revision (roll back or forward)").argument("<revision>")).action((revision: string, flags: AdminFlags) =>
+    call<ActivateBundleResponse>(flags, "activateBundle", create(ActivateBundleRequestSchema, { revision }), (r) => `activated: ${describe(r.bundle!)}`),
+  );
+}
+
+const describe = (b: BundleInfo) =>
+  `${b.name} ${b.revision} (${b.policyCount} policies${b.signedAt ? `, signed ${b.signedAt}` : ""}${b.activatedAt ? `, activated ${b.activatedAt} by ${b.activatedBy}` : ""})`;
+
+async function call<R>(flags: AdminFlags, method: string, request: unknown, show: (r: R) => string): Promise<void> {
+  const token = flags.token ?? process.env["VERDICT_ADMIN_TOKEN"];
+  const metadata = new grpc.Metadata();
+  if (token) metadata.set("authorization", `Bearer ${token}`);
+  const client = createServiceClient(PolicyAdminService, flags.addr);
+  try {
+    process.stdout.write(`${show(await client.call<R>(method, request, metadata, { deadline: Date.now() + 60_000 }))}\n`);
+  } catch (err) {
+    fail(`${method} failed: ${(err as grpc.ServiceError).details ?? (err as Error).message}`);
+  } finally {
+    client.close();
+  }
+}
