@@ -26,6 +26,7 @@ import { adminService } from "./server/admin/admin-service.js";
 import { bearerTokenInterceptor } from "./server/admin/admin-auth.js";
 import { GrpcServer } from "./server/grpc-server.js";
 import { addMainServices } from "./server/main-listener.js";
+import { addAuthzenRoutes } from "./server/authzen/authzen-routes.js";
 import { addHealthRoutes, Lifecycle } from "./server/http/health-routes.js";
 import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
@@ -135,6 +136,9 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
+    if (config.authzen.enabled) {
+      addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), { maxBodyBytes: config.authzen.maxBodyBytes, token: config.authzen.token });
+    }
     const decisionLog = r.resolve(TOKENS.DecisionLog);
     lifecycle.onClose(() => decisionLog.close());
     return app;

@@ -1,5 +1,6 @@
 import type { CedarEngine } from "../engine/cedar-engine.js";
 import { CompileError } from "../engine/policy-sources.js";
+import { readAuthzenMapping } from "./authzen-mapping.js";
 import { BundleError } from "./bundle-error.js";
 import { type BundleFiles, digestFiles } from "./bundle-files.js";
 import { layoutBundle } from "./bundle-layout.js";
@@ -23,6 +24,7 @@ export class BundleLoader {
     const signed = this.#verifier ? await this.#verifier.verify(all) : undefined;
     const files = contentFiles(all);
     const layout = layoutBundle(files);
+    const authzen = readAuthzenMapping(files);
     let policies;
     try {
       policies = this.#engine.compile(layout.sources);
@@ -44,6 +46,7 @@ export class BundleLoader {
       files,
       trustedEntityTypes: new Set(layout.manifest.trustedEntityTypes ?? []),
       ...(signed === undefined ? {} : { signedAt: signed.iat }),
+      ...(authzen === undefined ? {} : { authzen }),
       cacheScope: `${revision}@${digest}`,
     };
   }

@@ -59,6 +59,11 @@ export const CONFIG_SPEC = {
     historySize: int(10, 1, 1000, "pushed bundles kept for ListBundles and ActivateBundle"),
     maxPushBytes: int(16 * MiB, 1024, 1024 * MiB, "largest bundle archive accepted by PushBundle"),
   },
+  authzen: {
+    enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),
+    token: optStr("bearer token AuthZEN callers must send (VERDICT_AUTHZEN_TOKEN); unset: no token needed"),
+    maxBodyBytes: int(1024 * 1024, 1024, 64 * MiB, "largest AuthZEN request body"),
+  },
   admin: {
     token: optStr("bearer token admin callers must present (VERDICT_ADMIN_TOKEN); without it or an mTLS allow-list the admin listener is off"),
     tokenFile: optStr("file holding the admin bearer token"),

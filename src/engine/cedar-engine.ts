@@ -4,6 +4,7 @@ import { CompiledPolicies, type EvaluationOptions } from "./compiled-policies.js
 import { maxNestingDepth } from "./nesting-scan.js";
 import { catalogPolicies, diagnosticFrom, type PolicyEntry } from "./policy-catalog.js";
 import { CompileError, type Diagnostic, type PolicySources, type SourceFile } from "./policy-sources.js";
+import { schemaHints } from "./schema-hints.js";
 
 /** Engine settings. */
 export interface EngineOptions extends EvaluationOptions {
@@ -65,7 +66,7 @@ export class CedarEngine {
     if (diagnostics.length > 0) throw new CompileError(diagnostics);
     const compiled = new CompiledPolicies(
       this.runtime,
-      { policies, schema, staticEntities, defaultActionType: defaultActionType(cedar, schema, policies) },
+      { policies, schema, staticEntities, defaultActionType: defaultActionType(cedar, schema, policies), hints: schemaHints(cedar, schema) },
       this.options,
     );
     this.#selfTest();

@@ -7,6 +7,7 @@ import { formatUid } from "../model/entity.js";
 import { CedarRuntime } from "./cedar-runtime.js";
 import { toCedarEntity, toCedarRequest } from "./cedar-json.js";
 import type { PolicyEntry } from "./policy-catalog.js";
+import type { SchemaHints } from "./schema-hints.js";
 
 /** How the engine treats evaluation errors. */
 export interface EvaluationOptions {
@@ -24,6 +25,8 @@ export interface CompiledParts {
   readonly staticEntities: readonly EntityJson[];
   /** `Action` type used when a request's action has an empty type. */
   readonly defaultActionType: string;
+  /** Which attributes the schema types as extensions or entity references. */
+  readonly hints: SchemaHints;
 }
 
 let nextSetId = 0;
@@ -38,6 +41,8 @@ export class CompiledPolicies {
   readonly policies: readonly PolicyEntry[];
   readonly hasSchema: boolean;
   readonly defaultActionType: string;
+  /** Which attributes the schema types as extensions or entity references. */
+  readonly hints: SchemaHints;
   readonly #runtime: CedarRuntime;
   readonly #parts: CompiledParts;
   readonly #options: EvaluationOptions;
@@ -54,6 +59,7 @@ export class CompiledPolicies {
     this.policies = parts.policies;
     this.hasSchema = parts.schema !== undefined;
     this.defaultActionType = parts.defaultActionType;
+    this.hints = parts.hints;
     this.#forbids = new Set(parts.policies.filter((p) => p.effect === "forbid").map((p) => p.id));
     for (const e of parts.staticEntities) {
       const uid = e.uid as { type: string; id: string };
@@ -135,7 +141,9 @@ export class CompiledPolicies {
           throw invalidArgument(`${role}: entity ${formatUid(e.uid)} appears more than once in the request`);
         }
         ids.add(id);
-        out.push(toCedarEntity(e));
+        // A bare mention (no attributes, parents or tags) adds nothing Cedar could read, and
+        // under a schema with required attributes it would not conform: pass the reference only.
+        if (!bare) out.push(toCedarEntity(e));
       }
     }
     return out;

@@ -27,6 +27,8 @@ export async function readBundleDirectory(dir: string, limits: BundleReadLimits 
       if (reason !== undefined) throw new BundleError(`${path}: ${reason}`);
       const st = await lstat(join(dir, path));
       if (st.isDirectory()) {
+        // A folder with its own manifest is another bundle (e.g. policies/examples/…), not part of this one.
+        if (await lstat(join(dir, path, "manifest.json")).then(() => true, () => false)) continue;
         await walk(path);
       } else if (st.isFile()) {
         if (st.size > limits.maxFileBytes) throw new BundleError(`${path}: ${st.size} bytes is over the ${limits.maxFileBytes}-byte file limit`);
