@@ -10,12 +10,9 @@
 // decision or a gRPC error.
 import { parseArgs } from "node:util";
 import { mkdirSync, existsSync, writeFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const TOOLS = join(BENCH, ".tools");
 
 const { values: v } = parseArgs({
   options: {
@@ -73,10 +70,8 @@ const opts = {
 };
 
 // Benchmark-only dependencies live in bench/.tools (git-ignored), installed on first use.
-if (!existsSync(join(TOOLS, "node_modules/@cerbos/cerbos-linux-x64"))) {
-  console.error("installing bench/.tools (Cerbos binary, @cerbos/api, cedar-wasm)...");
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: TOOLS, stdio: "inherit" });
-}
+const { ensureBenchTools, TOOLS_DIR } = await import("./lib/bench-tools.mjs");
+ensureBenchTools();
 const { ensureShim, assertH2load } = await import("./lib/h2load-driver.mjs");
 const { renderTable } = await import("./lib/report-table.mjs");
 assertH2load();
@@ -87,7 +82,7 @@ const tmp = join(workDir, "tmp");
 mkdirSync(tmp, { recursive: true });
 const ctx = {
   opts, workDir, tmp,
-  shim: ensureShim(TOOLS),
+  shim: ensureShim(TOOLS_DIR),
   log: (msg) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${msg}`),
   outOfTime: () => Date.now() - started > Number(v["max-minutes"]) * 60000,
 };
