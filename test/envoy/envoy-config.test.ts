@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { anyUnpack, createRegistry, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { createRegistry, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { parse } from "yaml";
 import { type Bootstrap, BootstrapSchema } from "../../src/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import { file_envoy_extensions_access_loggers_stream_v3_stream } from "../../src/gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js";
@@ -49,7 +50,7 @@ describe("deploy/envoy/envoy.yaml", () => {
     const hcms = connectionManagers(load());
     assert.ok(hcms.length > 0);
     for (const h of hcms) {
-      assert.equal(h.normalizePath?.value, true, "normalize_path");
+      assert.equal(h.normalizePath, true, "normalize_path");
       assert.equal(h.mergeSlashes, true, "merge_slashes");
       assert.equal(h.pathWithEscapedSlashesAction, EscapedSlashes.REJECT_REQUEST, "path_with_escaped_slashes_action");
       assert.equal(h.commonHttpProtocolOptions?.headersWithUnderscoresAction, Underscores.REJECT_REQUEST, "headers_with_underscores_action");
