@@ -62,7 +62,6 @@ export const CONFIG_SPEC = {
   envoy: {
     forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),
     removeAuthorization: bool(false, "on allow, strip the authorization header before the request goes upstream"),
-    denyDetails: bool(false, "put the determining policies in a deny's JSON body (they are always in Envoy's dynamic metadata)"),
   },
   authzen: {
     enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),

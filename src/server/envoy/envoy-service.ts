@@ -1,4 +1,4 @@
-import { fromBinary, type JsonObject } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
 import type { DecisionService } from "../../decision/decision-service.js";
@@ -17,8 +17,6 @@ export interface EnvoySettings {
   readonly forwardPrincipal: boolean;
   /** Strip the `authorization` header before the request goes upstream. */
   readonly removeAuthorization: boolean;
-  /** Put the determining policies in a deny's body (they are always in dynamic metadata). */
-  readonly denyDetails: boolean;
 }
 
 /** Counts requests that matched no route, by a bounded method label. */
@@ -69,9 +67,8 @@ export function envoyService(decisions: DecisionService, active: ActiveBundle, s
     }
     const metadata = { decision: result.decision, decision_id: result.decisionId, determining_policies: [...result.determiningPolicies], bundle_revision: result.bundleRevision };
     if (result.decision !== "allow") {
-      const body: JsonObject = { decision: "deny", decision_id: result.decisionId };
-      if (settings.denyDetails) body["determining_policies"] = [...result.determiningPolicies];
-      return denied(StatusCode.Forbidden, body, metadata, result.decisionId);
+      // The client learns the decision id only; the determining policies go to Envoy's access log.
+      return denied(StatusCode.Forbidden, { decision: "deny", decision_id: result.decisionId }, metadata, result.decisionId);
     }
     const headers = [{ key: "x-verdict-decision-id", value: result.decisionId }];
     const remove = settings.removeAuthorization ? ["authorization"] : [];
