@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { CompactSign, exportJWK, SignJWT } from "jose";
 import { createServiceClient } from "../../src/cli/grpc-client.js";
 import { Authorization, type CheckResponse, CheckRequestSchema, CheckResponseSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
+import { TOKENS } from "../../src/tokens.js";
 import { REPO } from "../helpers/bundles.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 import { concat, lenField, utf8 } from "../helpers/wire.js";
@@ -37,11 +38,26 @@ const token = (claims: Claims = {}, opts: { key?: typeof idp.privateKey; aud?: s
 };
 
 type Http = { method?: string; path: string; headers?: Record<string, string> };
-const envoyRequest = (http: Http, peer?: string) =>
+// As Envoy fills it: pseudo-headers in the map, lower-case names, the request time, the peer.
+const envoyRequest = (http: Http, peer?: string, jwtPayload?: Record<string, unknown>) =>
   create(CheckRequestSchema, {
     attributes: {
-      source: { address: { address: { case: "socketAddress", value: { address: "10.0.0.5", portSpecifier: { case: "portValue", value: 41000 } } } }, principal: peer ?? "" },
-      request: { http: { id: "1", method: http.method ?? "GET", path: http.path, host: "api.example.test", scheme: "https", protocol: "HTTP/1.1", headers: { "x-request-id": "req-1", ...(http.headers ?? {}) } } },
+      source: { address: { address: { case: "socketAddress", value: { address: "10.0.0.5", portSpecifier: { case: "portValue", value: 41000 } } } }, principal: peer ?? "", ...(peer ? { certificate: "-----BEGIN%20CERTIFICATE-----%0A" } : {}) },
+      destination: { address: { address: { case: "socketAddress", value: { address: "10.0.0.9", portSpecifier: { case: "portValue", value: 8080 } } } } },
+      request: {
+        time: { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 },
+        http: {
+          id: "req-1",
+          method: http.method ?? "GET",
+          path: http.path,
+          host: "api.example.test",
+          scheme: "https",
+          protocol: "HTTP/1.1",
+          size: -1n,
+          headers: { ":authority": "api.example.test", ":method": http.method ?? "GET", ":path": http.path, ":scheme": "https", "x-request-id": "req-1", ...(http.headers ?? {}) },
+        },
+      },
+      ...(jwtPayload ? { metadataContext: { filterMetadata: { "envoy.filters.http.jwt_authn": { jwt_payload: jwtPayload } } } } : {}),
     },
   } as MessageInitShape<typeof CheckRequestSchema>);
 
@@ -58,7 +74,7 @@ describe("Envoy ext_authz v3 Check", () => {
     await v.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const check = (http: Http, peer?: string) => client.call<CheckResponse>("check", envoyRequest(http, peer));
+  const check = (http: Http, peer?: string, jwtPayload?: Record<string, unknown>) => client.call<CheckResponse>("check", envoyRequest(http, peer, jwtPayload));
   const bearer = async (c?: Claims, o?: Parameters<typeof token>[1]) => ({ authorization: `Bearer ${await token(c, o)}` });
   const statusOf = (r: CheckResponse) => (r.httpResponse.case === "deniedResponse" ? r.httpResponse.value.status?.code : 200);
   const bodyOf = (r: CheckResponse) => (r.httpResponse.case === "deniedResponse" ? r.httpResponse.value.body : "");
@@ -72,7 +88,8 @@ describe("Envoy ext_authz v3 Check", () => {
     assert.equal(r.status?.code, 0);
     assert.equal(r.httpResponse.case, "okResponse");
     assert.match(headerOf(r, "x-verdict-decision-id") ?? "", /^[0-9a-f-]{36}$/);
-    assert.deepEqual(r.httpResponse.case === "okResponse" ? r.httpResponse.value.headersToRemove : [], ["authorization"]);
+    // The client's own x-verdict-principal never reaches the upstream.
+    assert.deepEqual(r.httpResponse.case === "okResponse" ? r.httpResponse.value.headersToRemove : [], ["authorization", "x-verdict-principal"]);
     assert.equal(r.dynamicMetadata?.["decision"], "allow");
     assert.deepEqual(r.dynamicMetadata?.["determining_policies"], ["members-read"]);
   });
@@ -84,7 +101,38 @@ describe("Envoy ext_authz v3 Check", () => {
     assert.equal(body["decision"], "deny");
     assert.match(String(body["decision_id"]), /^[0-9a-f-]{36}$/);
     assert.doesNotMatch(bodyOf(r), /members-read|admins/);
+    assert.equal(headerOf(r, "x-verdict-decision-id"), body["decision_id"]);
     assert.equal(r.dynamicMetadata?.["decision"], "deny");
+    assert.equal(r.dynamicMetadata?.["decision_id"], body["decision_id"]);
+  });
+  it("every route of the example routes.yaml maps to the action the policies expect", async () => {
+    const viewer = await bearer();
+    const editor = await bearer({ roles: ["editor"] });
+    const cases: [string, string, Record<string, string>, number][] = [
+      ["GET", "/v1/tenants/acme/documents/d1", viewer, 200],
+      ["HEAD", "/v1/tenants/acme/documents/d1", viewer, 200],
+      ["PUT", "/v1/tenants/acme/documents/d1", viewer, 403],
+      ["PATCH", "/v1/tenants/acme/documents/d1", editor, 200],
+      ["DELETE", "/v1/tenants/acme/documents/d1", editor, 403],
+      ["POST", "/v1/tenants/acme/projects/p1/documents", editor, 200],
+      ["POST", "/v1/tenants/acme/projects/p1/documents", viewer, 403],
+      ["POST", "/v1/tenants/globex/projects/p1/documents", editor, 403],
+      ["GET", "/admin/users", viewer, 403],
+      ["POST", "/admin/users", await bearer({ roles: ["admin"] }), 200],
+    ];
+    for (const [method, path, headers, want] of cases) assert.equal(statusOf(await check({ method, path, headers })), want, `${method} ${path}`);
+  });
+  it("the payload Envoy's jwt_authn verified is a principal, before Verdict's own JWT check", async () => {
+    const payload = { sub: "carol", tenant: "acme", roles: ["editor"], iss: ISS, aud: AUD };
+    const r = await check({ method: "PUT", path: "/v1/tenants/acme/documents/d1" }, undefined, payload);
+    assert.equal(r.httpResponse.case, "okResponse");
+    assert.deepEqual(r.dynamicMetadata?.["determining_policies"], ["editors-write"]);
+  });
+  it("a selected header sent twice (Envoy joins the values) is refused, so no value can be smuggled in", async () => {
+    const r = await check({ path: "/v1/tenants/acme/documents/d1", headers: { ...(await bearer()), "x-tenant": "acme,globex" } });
+    assert.equal(statusOf(r), 400);
+    assert.equal(r.status?.code, 7);
+    assert.equal((await check({ path: "/v1/tenants/acme/documents/d1", headers: { ...(await bearer()), "x-tenant": "acme" } })).httpResponse.case, "okResponse");
   });
   it("cross-tenant access is denied by the guardrail", async () => {
     assert.equal(statusOf(await check({ path: "/v1/tenants/globex/documents/d1", headers: await bearer({ roles: ["admin"] }) })), 403);
@@ -119,6 +167,10 @@ describe("Envoy ext_authz v3 Check", () => {
   it("a request matching no route is denied and counted", async () => {
     const r = await check({ path: "/v2/reports/2026", headers: await bearer() });
     assert.equal(statusOf(r), 403);
+    assert.equal(r.status?.code, 7);
+    await check({ method: "POST", path: "/v2/reports/2027?x=1", headers: await bearer() });
+    const inventory = v.container.resolve(TOKENS.UnmatchedInventory).list();
+    assert.deepEqual(inventory.map((e) => [e.method, e.template, e.count]), [["GET", "/v2/reports/{n}", 1], ["POST", "/v2/reports/{n}", 1]]);
     const metrics = await (await fetch(`${v.httpUrl}/metrics`)).text();
     assert.match(metrics, /verdict_unmatched_requests_total\{method="GET"\} [1-9]/);
   });
@@ -153,6 +205,13 @@ describe("Envoy ext_authz v3 Check", () => {
     const bytes = lenField(1, lenField(4, lenField(2, http)));
     const r = await send(bytes);
     assert.equal(statusOf(r), 400);
+    assert.equal(r.status?.code, 7);
+    // The same with encode_raw_headers: header_map (13) → HeaderValue{key, raw_value (3)}.
+    const rawHeader = lenField(13, lenField(1, concat(lenField(1, utf8("x-bad")), lenField(3, [0xc3, 0x28]))));
+    const rawHttp = concat(lenField(2, utf8("GET")), lenField(4, utf8("/v1/tenants/acme/documents/d1")), rawHeader);
+    const viaMap = await send(lenField(1, lenField(4, lenField(2, rawHttp))));
+    assert.equal(statusOf(viaMap), 400);
+    assert.equal(viaMap.status?.code, 7);
     const empty = await send(toBinary(CheckRequestSchema, create(CheckRequestSchema, {})));
     assert.equal(statusOf(empty), 403);
     assert.equal(empty.status?.code, 7);
@@ -162,5 +221,35 @@ describe("Envoy ext_authz v3 Check", () => {
     const metrics = await (await fetch(`${v.httpUrl}/metrics`)).text();
     assert.match(metrics, /verdict_decisions_total\{api="envoy",decision="allow"\} [1-9]/);
     assert.match(metrics, /verdict_decisions_total\{api="envoy",decision="deny"\} [1-9]/);
+  });
+});
+
+describe("Envoy ext_authz v3 Check, forwarding the principal upstream", () => {
+  let v: RunningVerdict;
+  let client: ReturnType<typeof createServiceClient>;
+  before(async () => {
+    v = await startVerdict(join(REPO, "policies/examples/envoy-gateway"), { "envoy.forwardPrincipal": true });
+    client = createServiceClient(Authorization, v.grpcAddr);
+  });
+  after(async () => {
+    client.close();
+    await v.stop();
+  });
+  const okHeaders = async (sub: string) => {
+    const r = await client.call<CheckResponse>("check", envoyRequest({ path: "/v1/tenants/acme/documents/d1" }, undefined, { sub, tenant: "acme", roles: ["viewer"] }));
+    assert.equal(r.httpResponse.case, "okResponse");
+    return r.httpResponse.case === "okResponse" ? r.httpResponse.value : undefined;
+  };
+
+  it("adds x-verdict-principal, replacing any value the client sent", async () => {
+    const ok = await okHeaders("alice");
+    const h = ok?.headers.find((x) => x.header?.key === "x-verdict-principal");
+    assert.equal(h?.header?.value, "alice");
+    assert.equal(h?.appendAction, 2, "OVERWRITE_IF_EXISTS_OR_ADD");
+  });
+  it("never echoes a principal id with CR/LF into a header, and strips the client's copy instead", async () => {
+    const ok = await okHeaders("eve\r\nx-admin: true");
+    assert.equal(ok?.headers.some((x) => x.header?.key === "x-verdict-principal"), false);
+    assert.ok(ok?.headersToRemove.includes("x-verdict-principal"));
   });
 });

@@ -1,5 +1,5 @@
 import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import type { HttpFacts } from "../../routes/resolve-http.js";
+import type { HttpFacts } from "../../routes/http-facts.js";
 
 /** The filter Envoy's jwt_authn stores verified payloads under, in metadata_context. */
 const JWT_AUTHN = "envoy.filters.http.jwt_authn";

@@ -1,14 +1,14 @@
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
 import type { DecisionService } from "../../decision/decision-service.js";
 import { toVerdictError } from "../../errors.js";
-import { HeaderValueOption_HeaderAppendAction as Append } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { Authorization, type CheckResponse, CheckRequestSchema, CheckResponseSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { resolveHttp } from "../../routes/resolve-http.js";
 import { serverDefinition } from "../service-definition.js";
 import { factsOf } from "./envoy-facts.js";
+import { allowed, denied, isSafeHeaderValue } from "./envoy-responses.js";
 import type { UnmatchedInventory } from "./unmatched-inventory.js";
 
 /** What the ext_authz answers carry. */
@@ -24,9 +24,11 @@ export interface EnvoyMetrics {
   unmatched(method: string): void;
 }
 
-const OK = 0;
-const PERMISSION_DENIED = 7;
-const SAFE_HEADER_VALUE = /^[\x20-\x7e]*$/;
+/** For a server without metrics. */
+export const NO_ENVOY_METRICS: EnvoyMetrics = { unmatched: () => undefined };
+
+/** The header that carries the principal upstream; a client's own copy is always removed. */
+const PRINCIPAL_HEADER = "x-verdict-principal";
 
 /**
  * envoy.service.auth.v3.Authorization/Check. Every request-caused problem (undecodable message,
@@ -35,72 +37,59 @@ const SAFE_HEADER_VALUE = /^[\x20-\x7e]*$/;
  * outcome to Envoy's failure_mode_allow, which is how past ext_authz bypasses happened.
  */
 export function envoyService(decisions: DecisionService, active: ActiveBundle, settings: EnvoySettings, metrics: EnvoyMetrics, inventory: UnmatchedInventory): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
-  const check = async (bytes: Buffer): Promise<CheckResponse> => {
-    let req;
-    try {
-      req = fromBinary(CheckRequestSchema, bytes);
-    } catch {
-      return denied(StatusCode.BadRequest, "malformed authorization request");
-    }
+  const refuse = (status: StatusCode, reason: string) => denied(status, { error: reason }, { decision: "deny", reason });
+
+  const check = async (req: CheckRequest): Promise<CheckResponse> => {
     let facts;
     try {
       facts = factsOf(req);
     } catch {
-      return denied(StatusCode.BadRequest, "request header is not valid UTF-8");
+      return refuse(StatusCode.BadRequest, "a request header is not valid UTF-8");
     }
-    if (facts === undefined) return denied(StatusCode.Forbidden, "no HTTP request to authorize");
+    if (facts === undefined) return refuse(StatusCode.Forbidden, "no HTTP request to authorize");
     const table = active.snapshot?.routes;
-    if (table === undefined) return denied(StatusCode.Forbidden, "the active bundle has no routes.yaml");
+    if (table === undefined) return refuse(StatusCode.Forbidden, "the active bundle has no routes.yaml");
     const outcome = await resolveHttp(table, facts);
-    if (outcome.kind === "refuse") {
-      if (outcome.unmatched !== undefined) {
-        metrics.unmatched(facts.method);
-        inventory.record(outcome.unmatched);
-      }
-      return denied(outcome.status, outcome.reason);
+    if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
+    if (outcome.kind === "unmatched") {
+      metrics.unmatched(outcome.method);
+      inventory.record(outcome.method, outcome.template);
+      if (!outcome.allow) return refuse(StatusCode.Forbidden, "no route matches this request");
+      return allowed({ headers: [], remove: [PRINCIPAL_HEADER] }, { decision: "unmatched" });
     }
-    const requestId = facts.headers.get("x-request-id") ?? "";
+    const requestId = facts.headers.get("x-request-id") ?? req.attributes?.request?.http?.id ?? "";
     let result;
     try {
       result = await decisions.decide(outcome.request, { api: "envoy", requestId });
     } catch (err) {
       const e = toVerdictError(err);
-      return denied(e.code === "invalid_argument" || e.code === "limit_exceeded" ? StatusCode.BadRequest : StatusCode.Forbidden, e.message);
+      return refuse(e.code === "invalid_argument" || e.code === "limit_exceeded" ? StatusCode.BadRequest : StatusCode.Forbidden, e.code === "internal" ? "internal error" : e.message);
     }
     const metadata = { decision: result.decision, decision_id: result.decisionId, determining_policies: [...result.determiningPolicies], bundle_revision: result.bundleRevision };
-    if (result.decision === "deny") {
-      const res = denied(StatusCode.Forbidden, undefined, result.decisionId);
-      res.dynamicMetadata = metadata;
-      return res;
+    if (result.decision !== "allow") {
+      // The client learns the decision id only; the determining policies go to Envoy's access log.
+      return denied(StatusCode.Forbidden, { decision: "deny", decision_id: result.decisionId }, metadata, result.decisionId);
     }
-    const headers = [header("x-verdict-decision-id", result.decisionId)];
-    if (settings.forwardPrincipal && SAFE_HEADER_VALUE.test(outcome.principalId)) headers.push(header("x-verdict-principal", outcome.principalId));
-    return create(CheckResponseSchema, {
-      status: { code: OK },
-      httpResponse: { case: "okResponse", value: { headers, headersToRemove: settings.removeAuthorization ? ["authorization"] : [] } },
-      dynamicMetadata: metadata,
-    });
+    const headers = [{ key: "x-verdict-decision-id", value: result.decisionId }];
+    const remove = settings.removeAuthorization ? ["authorization"] : [];
+    if (settings.forwardPrincipal && isSafeHeaderValue(outcome.principalId)) headers.push({ key: PRINCIPAL_HEADER, value: outcome.principalId });
+    else remove.push(PRINCIPAL_HEADER);
+    return allowed({ headers, remove }, metadata);
   };
+
   const handler: grpc.handleUnaryCall<Buffer, CheckResponse> = (call, callback) => {
-    check(call.request).then(
+    let req: CheckRequest;
+    try {
+      req = fromBinary(CheckRequestSchema, call.request);
+    } catch {
+      // Envoy sends invalid UTF-8 in a string field when a client sends such a header (CVE-2023-27488).
+      callback(null, refuse(StatusCode.BadRequest, "malformed authorization request (invalid UTF-8 or encoding)"));
+      return;
+    }
+    check(req).then(
       (res) => callback(null, res),
-      () => callback(null, denied(StatusCode.Forbidden, "internal error")),
+      () => callback(null, refuse(StatusCode.Forbidden, "internal error")),
     );
   };
   return [serverDefinition(Authorization), { check: handler }];
-}
-
-function header(key: string, value: string) {
-  return { header: { key, value }, appendAction: Append.OVERWRITE_IF_EXISTS_OR_ADD };
-}
-
-/** A deny Envoy turns into an HTTP response; the body says why, never which policies. */
-function denied(status: StatusCode, reason: string | undefined, decisionId?: string): CheckResponse {
-  const body = JSON.stringify(decisionId === undefined ? { error: reason } : { decision: "deny", decision_id: decisionId });
-  const headers = [header("content-type", "application/json")];
-  if (status === StatusCode.Unauthorized) headers.push(header("www-authenticate", 'Bearer realm="verdict"'));
-  return create(CheckResponseSchema, {
-    status: { code: PERMISSION_DENIED, message: reason ?? "denied" },
-    httpResponse: { case: "deniedResponse", value: { status: { code: status }, headers, body } },
-  });
 }
