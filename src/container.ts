@@ -91,7 +91,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     return sources;
   });
   single(TOKENS.AdminServer, (r) => {
-    const token = adminToken(config);
+    const token = tokenOf(config.admin);
     const mtls = clientAllowListInterceptor(config.tls.admin);
     if (token === undefined && mtls === undefined) return undefined;
     const server = new GrpcServer({
@@ -143,7 +143,11 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     if (config.authzen.enabled) {
-      addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), { maxBodyBytes: config.authzen.maxBodyBytes, token: config.authzen.token });
+      addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), {
+        maxBodyBytes: config.authzen.maxBodyBytes,
+        token: tokenOf(config.authzen),
+        publicUrl: config.authzen.publicUrl,
+      });
     }
     const decisionLog = r.resolve(TOKENS.DecisionLog);
     lifecycle.onClose(() => decisionLog.close());
@@ -163,9 +167,11 @@ function sharedCacheSettings(config: Config, url: string) {
   };
 }
 
-/** The admin bearer token from the setting or its file, if either is configured. */
-function adminToken(config: Config): string | undefined {
-  if (config.admin.token !== undefined) return config.admin.token;
-  if (config.admin.tokenFile === undefined) return undefined;
-  return readFileSync(config.admin.tokenFile, "utf8").trim();
+/** A bearer token from its setting or its file, if either is configured. */
+function tokenOf(section: { token: string | undefined; tokenFile: string | undefined }): string | undefined {
+  if (section.token !== undefined) return section.token;
+  if (section.tokenFile === undefined) return undefined;
+  const token = readFileSync(section.tokenFile, "utf8").trim();
+  if (token === "") throw new Error(`token file ${section.tokenFile} is empty`);
+  return token;
 }

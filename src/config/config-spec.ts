@@ -66,7 +66,9 @@ export const CONFIG_SPEC = {
   authzen: {
     enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),
     token: optStr("bearer token AuthZEN callers must send (VERDICT_AUTHZEN_TOKEN); unset: no token needed"),
-    maxBodyBytes: int(1024 * 1024, 1024, 64 * MiB, "largest AuthZEN request body"),
+    tokenFile: optStr("file holding the AuthZEN bearer token"),
+    maxBodyBytes: int(1024 * 1024, 1024, 64 * MiB, "largest AuthZEN request body; a larger one is refused with 413 before it is buffered"),
+    publicUrl: optStr("base URL announced by /.well-known/authzen-configuration (e.g. https://pdp.example.com); unset: the scheme and Host the caller used"),
   },
   admin: {
     token: optStr("bearer token admin callers must present (VERDICT_ADMIN_TOKEN); without it or an mTLS allow-list the admin listener is off"),
@@ -122,6 +124,10 @@ export function crossCheck(c: Config): string[] {
   }
   if (c.cache.enabled && c.redis.url !== undefined && (c.cache.macSecret === undefined || c.cache.macSecret.length < 16)) {
     problems.push("cache.macSecret (VERDICT_CACHE_MAC_SECRET) of at least 16 characters is required when redis.url is set: it seals cached decisions against forgery");
+  }
+  if (c.authzen.token !== undefined && c.authzen.tokenFile !== undefined) problems.push("authzen.token and authzen.tokenFile: give one, not both");
+  if (c.authzen.publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(c.authzen.publicUrl)) {
+    problems.push(`authzen.publicUrl must be an absolute http(s) URL with no query, fragment or trailing slash (got ${JSON.stringify(c.authzen.publicUrl)})`);
   }
   if (c.policies.dir !== undefined && c.policies.bundle !== undefined) problems.push("policies.dir and policies.bundle: give one bundle source, not both");
   return problems;

@@ -45,6 +45,11 @@ export class DecisionService {
     return this.#limits;
   }
 
+  /** Reports a request its front door refused before mapping it, so metrics count it too. */
+  refuse(api: Api, error: VerdictError): void {
+    this.#observer.refused(api, error);
+  }
+
   /** Decides one request. */
   async decide(req: AuthzRequest, ctx: DecisionContext): Promise<DecisionResult> {
     const start = process.hrtime.bigint();

@@ -1,7 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-
-const digest = (s: string) => createHash("sha256").update(s).digest();
+import { bearerChecker } from "../bearer-token.js";
 
 /**
  * Requires `authorization: Bearer <token>` on every admin call: none → UNAUTHENTICATED, a
@@ -9,19 +7,19 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * content nor its length leaks through timing.
  */
 export function bearerTokenInterceptor(token: string): grpc.ServerInterceptor {
-  const want = digest(token);
+  const check = bearerChecker(token);
   return (_method, call) =>
     new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const header = metadata.get("authorization")[0];
-            const m = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header) : null;
-            if (m === null) {
+            const result = check(typeof header === "string" ? header : undefined);
+            if (result === "missing") {
               call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: "admin calls need `authorization: Bearer <token>`" });
               return;
             }
-            if (!timingSafeEqual(digest(m[1]!), want)) {
+            if (result === "wrong") {
               call.sendStatus({ code: grpc.status.PERMISSION_DENIED, details: "the admin token is not valid" });
               return;
             }

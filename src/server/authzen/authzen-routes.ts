@@ -1,10 +1,14 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
-import type { DecisionService } from "../../decision/decision-service.js";
-import { toVerdictError, type VerdictError } from "../../errors.js";
-import { BodyError, readJsonBody } from "../http/read-json-body.js";
+import type { BatchItem, DecisionService } from "../../decision/decision-service.js";
+import { NO_SCHEMA_HINTS } from "../../engine/schema-hints.js";
+import { invalidArgument, toVerdictError, VerdictError } from "../../errors.js";
+import type { AuthzRequest } from "../../model/authz-request.js";
+import { bearerChecker } from "../bearer-token.js";
 import { type HttpServer, sendJson } from "../http/http-server.js";
+import { BodyError, readJsonBody } from "../http/read-json-body.js";
+import { readEvaluationsRequest, stopsAfter } from "./authzen-batch.js";
 import { type AuthzenParts, toAuthzRequest } from "./authzen-request.js";
 
 /** AuthZEN front-door settings. */
@@ -12,115 +16,139 @@ export interface AuthzenSettings {
   readonly maxBodyBytes: number;
   /** When set, callers must send `Authorization: Bearer <token>`. */
   readonly token: string | undefined;
+  /** Base URL the metadata announces; unset: the scheme and Host the caller used. */
+  readonly publicUrl: string | undefined;
 }
 
-type Semantic = "execute_all" | "deny_on_first_deny" | "permit_on_first_permit";
-const SEMANTICS: readonly Semantic[] = ["execute_all", "deny_on_first_deny", "permit_on_first_permit"];
-const MEMBERS = ["subject", "action", "resource", "context"] as const;
+/** One batch item as answered: a bare decision, with the error in `context` when it failed. */
+type ItemAnswer = { decision: boolean; context?: { error: { status: number; message: string } } };
+type Handler = (body: Record<string, unknown>, res: ServerResponse, requestId: string) => Promise<void>;
+
+/** Longest X-Request-ID accepted; it is echoed and logged. */
+const MAX_REQUEST_ID = 1024;
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-const digest = (s: string) => createHash("sha256").update(s).digest();
 
 /**
  * The OpenID AuthZEN Authorization API 1.0 on the HTTP listener: single and batch evaluations
- * and the discovery document, decided by the same decision path as Check and ext_authz.
- * Request-level problems are 4xx with a plain message; a batch item's problem is that item's
- * `{"decision": false}` with the error in its context.
+ * and the discovery document, decided by the same decision path as Check and ext_authz (cache,
+ * metrics and decision log under api="authzen"). Request-level problems are 4xx/5xx with a
+ * plain message, as the spec's error table says; a batch item's problem is that item's
+ * `{"decision": false}` with the error in its context. Decisions, deny included, are 200.
  */
 export function addAuthzenRoutes(http: HttpServer, decisions: DecisionService, active: ActiveBundle, settings: AuthzenSettings): void {
-  const want = settings.token === undefined ? undefined : digest(settings.token);
-  const guarded = (handler: (body: unknown, res: ServerResponse) => Promise<void>) => async (req: IncomingMessage, res: ServerResponse) => {
-    const requestId = req.headers["x-request-id"];
-    if (typeof requestId === "string") res.setHeader("x-request-id", requestId);
-    if (want !== undefined) {
-      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
-      if (m === null) return plain(res, 401, "authorization required", { "www-authenticate": "Bearer" });
-      if (!timingSafeEqual(digest(m[1]!), want)) return plain(res, 403, "forbidden");
+  const checkCaller = settings.token === undefined ? undefined : bearerChecker(settings.token);
+  const refuse = (res: ServerResponse, err: VerdictError) => {
+    decisions.refuse("authzen", err);
+    plain(res, statusOf(err), messageOf(err));
+  };
+  const endpoint = (handler: Handler) => async (req: IncomingMessage, res: ServerResponse) => {
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && given !== "" ? given : randomUUID();
+    if (requestId.length > MAX_REQUEST_ID) return plain(res, 400, `X-Request-ID: longer than ${MAX_REQUEST_ID} characters`);
+    res.setHeader("x-request-id", requestId);
+    const caller = checkCaller?.(req.headers.authorization);
+    if (caller === "missing") return plain(res, 401, "authorization required: send `Authorization: Bearer <token>`", { "www-authenticate": 'Bearer realm="authzen"' });
+    if (caller === "wrong") return plain(res, 403, "the bearer token is not valid for this PDP");
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      req.resume();
+      return refuse(res, invalidArgument(`Content-Type: must be application/json (got ${JSON.stringify(type.slice(0, 100) || "none")})`));
     }
     let body: unknown;
     try {
       body = await readJsonBody(req, settings.maxBodyBytes);
     } catch (err) {
-      return plain(res, err instanceof BodyError ? err.status : 400, (err as Error).message);
+      if (!(err instanceof BodyError)) throw err;
+      decisions.refuse("authzen", invalidArgument(err.message));
+      return plain(res, err.status, err.message);
     }
-    if (!isObj(body)) return plain(res, 400, "request body must be a JSON object");
-    await handler(body, res);
+    if (!isObj(body)) return refuse(res, invalidArgument("request body: must be a JSON object"));
+    try {
+      await handler(body, res, requestId);
+    } catch (err) {
+      refuse(res, toVerdictError(err));
+    }
   };
-  const decide = async (parts: AuthzenParts) => {
-    const snapshot = active.snapshot;
-    const policies = snapshot?.policies;
-    const request = toAuthzRequest(parts, snapshot?.authzen, policies?.hints ?? { attributes: new Map(), context: new Map() }, policies?.defaultActionType ?? "Action");
-    return (await decisions.decide(request, { api: "authzen", requestId: "" })).decision === "allow";
+  const mapped = (parts: AuthzenParts): AuthzRequest => {
+    const policies = active.snapshot?.policies;
+    return toAuthzRequest(parts, {
+      mapping: active.snapshot?.authzen,
+      hints: policies?.hints ?? NO_SCHEMA_HINTS,
+      defaultActionType: policies?.defaultActionType ?? "Action",
+      maxDepth: decisions.limits.maxDepth,
+    });
   };
+  const decideOne = async (parts: AuthzenParts, requestId: string) =>
+    (await decisions.decide(mapped(parts), { api: "authzen", requestId })).decision === "allow";
 
   http.route(
     "POST",
     "/access/v1/evaluation",
-    guarded(async (body, res) => {
-      try {
-        sendJson(res, 200, { decision: await decide(body as AuthzenParts) });
-      } catch (err) {
-        failure(res, toVerdictError(err));
-      }
-    }),
+    endpoint(async (body, res, requestId) => sendJson(res, 200, { decision: await decideOne(body, requestId) })),
   );
 
   http.route(
     "POST",
     "/access/v1/evaluations",
-    guarded(async (body, res) => {
-      const b = body as Record<string, unknown>;
-      const items = b["evaluations"];
-      if (items !== undefined && !Array.isArray(items)) return plain(res, 400, "evaluations: must be an array");
-      const options = b["options"];
-      if (options !== undefined && !isObj(options)) return plain(res, 400, "options: must be an object");
-      const semantic = (options?.["evaluations_semantic"] ?? "execute_all") as Semantic;
-      if (!SEMANTICS.includes(semantic)) return plain(res, 400, `options.evaluations_semantic: must be one of ${SEMANTICS.join(", ")}`);
-      const defaults: AuthzenParts = Object.fromEntries(MEMBERS.filter((m) => b[m] !== undefined).map((m) => [m, b[m]]));
-      if (items === undefined || items.length === 0) {
+    endpoint(async (body, res, requestId) => {
+      const batch = readEvaluationsRequest(body, decisions.limits.maxBatchSize);
+      if (batch.kind === "single") return sendJson(res, 200, { decision: await decideOne(batch.parts, requestId) });
+      const requests = batch.items.map((parts, i) => {
         try {
-          return sendJson(res, 200, { decision: await decide(defaults) });
+          if (parts === undefined) throw invalidArgument("must be an object");
+          return { request: mapped(parts), requestId };
         } catch (err) {
-          return failure(res, toVerdictError(err));
+          const e = toVerdictError(err);
+          return { request: new VerdictError(e.code, `evaluations[${i}]: ${e.message}`), requestId };
+        }
+      });
+      let answers: ItemAnswer[];
+      if (batch.semantic === "execute_all") {
+        answers = (await decisions.decideBatch(requests, "authzen")).map(toItemAnswer);
+      } else {
+        // Short-circuiting semantics are sequential by definition: later items are not evaluated.
+        answers = [];
+        for (const item of requests) {
+          const [result] = await decisions.decideBatch([item], "authzen");
+          const answer = toItemAnswer(result!);
+          answers.push(answer);
+          if (stopsAfter(batch.semantic, answer.decision)) break;
         }
       }
-      const results: Record<string, unknown>[] = [];
-      for (const [i, item] of items.entries()) {
-        if (!isObj(item)) {
-          results.push({ decision: false, context: { error: { status: 400, message: `evaluations[${i}]: must be an object` } } });
-        } else {
-          // Each member the item gives replaces the default whole; no deep merge.
-          const parts: AuthzenParts = { ...defaults, ...Object.fromEntries(MEMBERS.filter((m) => item[m] !== undefined).map((m) => [m, item[m]])) };
-          try {
-            results.push({ decision: await decide(parts) });
-          } catch (err) {
-            const e = toVerdictError(err);
-            results.push({ decision: false, context: { error: { status: statusOf(e), message: `evaluations[${i}]: ${e.message}` } } });
-          }
-        }
-        const last = results.at(-1)!["decision"];
-        if ((semantic === "deny_on_first_deny" && last === false) || (semantic === "permit_on_first_permit" && last === true)) break;
-      }
-      sendJson(res, 200, { evaluations: results });
+      sendJson(res, 200, { evaluations: answers });
     }),
   );
 
   http.route("GET", "/.well-known/authzen-configuration", (req, res) => {
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
-    const base = `${scheme}://${req.headers.host ?? "localhost"}`;
-    sendJson(res, 200, {
-      policy_decision_point: base,
-      access_evaluation_endpoint: `${base}/access/v1/evaluation`,
-      access_evaluations_endpoint: `${base}/access/v1/evaluations`,
-    });
+    const base = settings.publicUrl ?? `${scheme}://${req.headers.host ?? "localhost"}`;
+    sendJson(
+      res,
+      200,
+      {
+        policy_decision_point: base,
+        access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+        access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+      },
+      { "cache-control": "public, max-age=300" },
+    );
   });
 }
 
-function statusOf(err: VerdictError): number {
-  return err.code === "invalid_argument" || err.code === "limit_exceeded" ? 400 : 500;
+function toItemAnswer(item: BatchItem): ItemAnswer {
+  if (item.ok) return { decision: item.result.decision === "allow" };
+  return { decision: false, context: { error: { status: statusOf(item.error), message: messageOf(item.error) } } };
 }
 
-function failure(res: ServerResponse, err: VerdictError): void {
-  plain(res, statusOf(err), statusOf(err) === 400 ? err.message : "internal error");
+function statusOf(err: VerdictError): number {
+  if (err.code === "invalid_argument" || err.code === "limit_exceeded") return 400;
+  return err.code === "unavailable" ? 503 : 500;
+}
+
+/** Client errors name what is wrong; server faults say only that, since their text is internal. */
+function messageOf(err: VerdictError): string {
+  if (statusOf(err) === 400) return err.message;
+  return err.code === "unavailable" ? err.message : "internal error";
 }
 
 function plain(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
