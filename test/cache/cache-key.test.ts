@@ -50,6 +50,7 @@ describe("cache key", () => {
     assert.notEqual(key(req({ resource: ent("Doc", "d", {}, [{ type: "Folder", id: "f" }]) })), base);
     assert.notEqual(key(req({ entities: [ent("G", "1")] })), base);
     assert.notEqual(key(req(), "r2@abc"), base);
+    assert.notEqual(cacheKey("ns", "r1@abc", req(), "strict"), cacheKey("ns", "r1@abc", req(), "cedar"), "evaluation settings");
     assert.match(base, /^verdict:v1:ns:r1@abc:[0-9a-f]{64}$/);
   });
 
