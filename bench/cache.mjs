@@ -2,8 +2,9 @@
 // Decision-cache benchmark: Check over gRPC on loopback, cache off vs L1 hits vs L2 hits, for the
 // example bundle (policies/) and the ~2,000-policy "large" scenario, in one bounded run.
 //
-//   npm run build && node bench/cache.mjs                 # ~1.5 minutes
+//   npm run build && node bench/cache.mjs                 # ~1.5 minutes on an idle 2-core box
 //   node bench/cache.mjs --seconds 3 --concurrency 8 --bundles example
+//   node bench/cache.mjs --redis-timeout-ms 200           # on a busy box, where 20 ms GETs time out
 //
 // Each (bundle, mode) gets its own `verdict serve` (pinned to CPU 0 when taskset exists) and a
 // closed-loop grpc-js client in this process with N calls in flight over a fixed working set:
@@ -31,7 +32,8 @@ const { values: opt } = parseArgs({
     seconds: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     concurrency: { type: "string", default: "16" },
-    keys: { type: "string", default: "500" },
+    keys: { type: "string", default: "200" },
+    "redis-timeout-ms": { type: "string" },
     bundles: { type: "string", default: "example,large" },
     modes: { type: "string", default: "off,l1,l2" },
   },
@@ -59,12 +61,16 @@ function workingSet(bundle, tmp) {
   return { dir: assembleBundle(bundle, tmp), cases };
 }
 
-/** N closed loops over the cases until `until`; latencies in µs when `samples` is given. */
-async function drive(client, cases, until, samples, tally) {
+/**
+ * N closed loops until `until` (or until `take` runs out); they cycle over the cases unless
+ * `take` hands them out. Latencies in µs when `samples` is given.
+ */
+async function drive(client, cases, until, samples, tally, take) {
   const n = Number(opt.concurrency);
-  await Promise.all(Array.from({ length: n }, async (_, w) => {
-    for (let i = w; Date.now() < until; i += n) {
-      const c = cases[i % cases.length];
+  let next = 0;
+  take ??= () => cases[next++ % cases.length];
+  await Promise.all(Array.from({ length: n }, async () => {
+    for (let c = take(); c !== undefined && Date.now() < until; c = take()) {
       const t = process.hrtime.bigint();
       try {
         const res = await client.call("check", c.request, undefined, { deadline: Date.now() + 5000 });
@@ -80,16 +86,23 @@ async function drive(client, cases, until, samples, tally) {
   }));
 }
 
+/** One pass over the cases, N at a time, recording the reference decisions. */
+async function warm(client, cases, tally) {
+  let next = 0;
+  await drive(client, cases, Infinity, undefined, tally, () => (next < cases.length ? cases[next++] : undefined));
+}
+
 async function measure(bundle, mode, set, tmp) {
   const m = MODES[mode];
   const redis = m.redis ? await startRedis({ core: 1 }) : undefined;
-  const env = { ...m.env, ...(redis ? { VERDICT_REDIS_URL: redis.url } : {}) };
+  const timeout = opt["redis-timeout-ms"] === undefined ? {} : { VERDICT_REDIS_COMMAND_TIMEOUT_MS: opt["redis-timeout-ms"] };
+  const env = { ...m.env, ...(redis ? { VERDICT_REDIS_URL: redis.url, ...timeout } : {}) };
   const server = await startVerdict({ checkoutDir: root, bundleDir: set.dir, core: 0, env, tmp });
   const client = createServiceClient(AuthorizationService, server.url.replace("http://", ""));
   const tally = { wrong: 0, failed: 0, firstError: "", status: new Map() };
   try {
-    // Warm-up: one serial pass fills L1 (and Redis); then load without recording.
-    for (const c of set.cases) await client.call("check", c.request);
+    // Warm-up: one pass over the working set fills L1 (and Redis); then load without recording.
+    await warm(client, set.cases, tally);
     if (redis) await new Promise((r) => setTimeout(r, 200)); // L2 writes happen after answering
     await drive(client, set.cases, Date.now() + Number(opt.warmup) * 1000, undefined, tally);
     tally.status.clear();
