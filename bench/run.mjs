@@ -10,12 +10,9 @@
 // decision or a gRPC error.
 import { parseArgs } from "node:util";
 import { mkdirSync, existsSync, writeFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const TOOLS = join(BENCH, ".tools");
 
 const { values: v } = parseArgs({
   options: {
@@ -24,7 +21,7 @@ const { values: v } = parseArgs({
     workloads: { type: "string", default: "miss,hit90,l2" },
     "verdict-dir": { type: "string", default: "/tmp/verdict-bench" },
     "verdict-env": { type: "string", multiple: true, default: [] },
-    duration: { type: "string", default: "8" },
+    duration: { type: "string", default: "6" },
     warmup: { type: "string", default: "2" },
     "serial-duration": { type: "string", default: "3" },
     "floor-duration": { type: "string", default: "4" },
@@ -36,7 +33,7 @@ const { values: v } = parseArgs({
     "server-core": { type: "string", default: "0" },
     "load-core": { type: "string", default: "1" },
     "cerbos-flat": { type: "boolean", default: false },
-    "max-minutes": { type: "string", default: "8" },
+    "max-minutes": { type: "string", default: "9" },
     "work-dir": { type: "string", default: "/tmp/verdict-bench-run" },
     out: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -50,13 +47,13 @@ if (v.help) {
   --workloads LIST      Verdict workloads: miss,hit90,l2
   --verdict-dir DIR     built Verdict checkout (default /tmp/verdict-bench)
   --verdict-env K=V     extra VERDICT_* setting for the Verdict server (repeatable)
-  --duration S          saturating run per row (default 8) after --warmup S (default 2)
+  --duration S          saturating run per row (default 6) after --warmup S (default 2)
   --serial-duration S   serial (-c1 -m1) run per row (default 3)
   --conns N --streams N h2load -c / -m for the saturating run (default 4 / 4)
   --requests N          distinct frames per workload file (default 60000)
   --verify N            frames re-sent and checked per row (default 300)
   --cerbos-flat         also run Cerbos on the flat (unscoped) large policies
-  --max-minutes M       stop starting new rows after M minutes (default 8)
+  --max-minutes M       stop starting new rows after M minutes (default 9)
   --out FILE            also write the table to FILE`);
   process.exit(0);
 }
@@ -73,10 +70,8 @@ const opts = {
 };
 
 // Benchmark-only dependencies live in bench/.tools (git-ignored), installed on first use.
-if (!existsSync(join(TOOLS, "node_modules/@cerbos/cerbos-linux-x64"))) {
-  console.error("installing bench/.tools (Cerbos binary, @cerbos/api, cedar-wasm)...");
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent"], { cwd: TOOLS, stdio: "inherit" });
-}
+const { ensureBenchTools, TOOLS_DIR } = await import("./lib/bench-tools.mjs");
+ensureBenchTools();
 const { ensureShim, assertH2load } = await import("./lib/h2load-driver.mjs");
 const { renderTable } = await import("./lib/report-table.mjs");
 assertH2load();
@@ -87,7 +82,7 @@ const tmp = join(workDir, "tmp");
 mkdirSync(tmp, { recursive: true });
 const ctx = {
   opts, workDir, tmp,
-  shim: ensureShim(TOOLS),
+  shim: ensureShim(TOOLS_DIR),
   log: (msg) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${msg}`),
   outOfTime: () => Date.now() - started > Number(v["max-minutes"]) * 60000,
 };

@@ -38,7 +38,8 @@ export async function startCerbos({ policyDir, core = 0, tmp }) {
   });
   const output = tailOutput(child);
   try {
-    await waitHttp200(`http://127.0.0.1:${httpPort}/_cerbos/health`, { child, timeoutMs: 60000 });
+    // Cerbos compiles every policy before it answers: ~40 s of CPU for the 250 scoped files of "large".
+    await waitHttp200(`http://127.0.0.1:${httpPort}/_cerbos/health`, { child, timeoutMs: 300000 });
   } catch (e) {
     await stopChild(child);
     throw new Error(`${e.message}\n${output()}`);

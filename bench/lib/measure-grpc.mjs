@@ -12,9 +12,12 @@ export async function measureGrpc({ ctx, server, path, workload, decode, expecte
   const { opts, shim, tmp } = ctx;
   const common = { url: server.url, path, workload, shim, tmp, core: opts.loadCore };
   let extra = {};
+  ctx.log("  saturating run");
   const max = await around(async () => runH2load({ ...common, start, c: opts.conns, m: opts.streams, duration: opts.duration, warmup: opts.warmup }), (x) => (extra = x));
+  ctx.log(`  serial run (saturating: ${Math.round(max.rps)} req/s)`);
   const serial = await runH2load({ ...common, start: start + max.served, c: 1, m: 1, duration: opts.serialDuration, warmup: 1 });
   const mem = memoryKb(server.pid);
+  ctx.log("  checking answers");
   const check = await verifyWorkload({ url: server.url, path, w: workload, positions: samplePositions(workload, { total: opts.verify }), decode, expected });
   const sent = start + max.served + serial.served;
   return {

@@ -12,23 +12,25 @@ export async function scrapeCounters(httpUrl) {
   return out;
 }
 
-// What happened between two scrapes: { localHit, localMiss, sharedHit, sharedMiss, refused, failed }.
+// What happened between two scrapes: { localHit, localMiss, sharedHit, sharedMiss, sharedError,
+// refused, failed, decisions }.
 export function counterDelta(before, after) {
   const d = (pred) => Object.keys(after).filter(pred).reduce((s, k) => s + after[k] - (before[k] ?? 0), 0);
   const cache = (tier, result) => d((k) => k.startsWith("verdict_cache_requests_total") && k.includes(`tier="${tier}"`) && k.includes(`result="${result}"`));
   return {
     localHit: cache("local", "hit"), localMiss: cache("local", "miss"),
-    sharedHit: cache("shared", "hit"), sharedMiss: cache("shared", "miss"),
+    sharedHit: cache("shared", "hit"), sharedMiss: cache("shared", "miss"), sharedError: cache("shared", "error"),
     refused: d((k) => k.startsWith("verdict_invalid_requests_total")),
     failed: d((k) => k.startsWith("verdict_failed_requests_total")),
     decisions: d((k) => k.startsWith("verdict_decisions_total")),
   };
 }
 
-// One short text for the table: "L1 90% · L2 0%" style, from a counter delta.
+// One short text for the table ("L1 90%", "L1 0% · L2 97%"), shares of all lookups.
 export function cacheSummary(c) {
   const lookups = c.localHit + c.localMiss;
   if (!lookups) return "bypass";
   const pct = (x) => `${Math.round((100 * x) / lookups)}%`;
-  return `L1 ${pct(c.localHit)}${c.sharedHit + c.sharedMiss ? ` · L2 ${pct(c.sharedHit)}` : ""}`;
+  const l2 = c.sharedHit + c.sharedMiss + c.sharedError ? ` · L2 ${pct(c.sharedHit)}` : "";
+  return `L1 ${pct(c.localHit)}${l2}${c.sharedError ? ` (L2 errors ${pct(c.sharedError)})` : ""}`;
 }

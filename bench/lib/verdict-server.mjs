@@ -39,7 +39,7 @@ export async function startVerdict({ checkoutDir, bundleDir, core = 0, env = {},
   const child = spawn("taskset", args, { cwd: tmp, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...VERDICT_BENCH_ENV, ...env } });
   const output = tailOutput(child);
   try {
-    await waitHttp200(`http://127.0.0.1:${httpPort}/readyz`, { child, timeoutMs: 120000 });
+    await waitHttp200(`http://127.0.0.1:${httpPort}/readyz`, { child, timeoutMs: 300000 });
   } catch (e) {
     await stopChild(child);
     throw new Error(`${e.message}\n${output()}`);

@@ -19,6 +19,7 @@ export async function runCerbos(ctx, scenario) {
     const pool = poolFor(w);
     ctx.log(`cerbos ${scenario}${flat ? " (flat)" : ""}: starting`);
     const server = await startCerbos({ policyDir: join(SCENARIOS_DIR, scenario, folder), core: ctx.opts.serverCore, tmp: ctx.tmp });
+    ctx.log(`cerbos ${scenario}: up`);
     try {
       const m = await measureGrpc({ ctx, server, path: CERBOS_CHECK_PATH, workload: w, decode: (b, i) => ({ decision: cerbosDecision(b, pool[i].action) }), expected: expectedFor(w) });
       rows.push({ target: flat ? "cerbos (flat)" : "cerbos", scenario, workload: "distinct", reference: !flat, ...m, cache: "none" });
