@@ -109,7 +109,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const metrics = r.resolve(TOKENS.Metrics);
     const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
     if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
-    return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace }, shared, metrics);
+    return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
   single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
   single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog)]));
