@@ -1,4 +1,4 @@
-import type { DetailedError } from "@cedar-policy/cedar-wasm/nodejs";
+import type { DetailedError, PolicyJson } from "@cedar-policy/cedar-wasm/nodejs";
 import type { CedarModule } from "./cedar-runtime.js";
 import { lineAndColumn } from "./nesting-scan.js";
 import type { Diagnostic, SourceFile } from "./policy-sources.js";
@@ -13,6 +13,8 @@ export interface PolicyEntry {
   readonly line: number;
   /** Offset of the policy text in its file, to place Cedar's source locations. */
   readonly offset: number;
+  /** Cedar's JSON form, read once at compile time for the policy's scope and entity literals. */
+  readonly json: PolicyJson;
 }
 
 /** Maps a Cedar error with source locations inside `text` (which starts at `offset` of `file`). */
@@ -63,7 +65,7 @@ export function catalogPolicies(cedar: CedarModule, files: readonly SourceFile[]
         return;
       }
       const id = json.json.annotations?.["id"] ?? `${file.path}:${index}`;
-      const entry: PolicyEntry = { id, effect: json.json.effect, text, file: file.path, line, offset };
+      const entry: PolicyEntry = { id, effect: json.json.effect, text, file: file.path, line, offset, json: json.json };
       const prior = seen.get(id);
       if (prior !== undefined) {
         diagnostics.push({
