@@ -246,3 +246,99 @@ describe("sliced evaluation equals whole-set evaluation", () => {
     checkCase(c, undefined, true, 2);
   });
 });
+
+describe("sliced evaluation on a multi-tenant bundle", () => {
+  const TENANTS = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+  const schema = `entity Tenant { plan: String };
+entity Role;
+entity User in [Role] { department: String };
+entity Folder in [Folder, Tenant] { department: String };
+entity Document in [Folder] { owner: User, department: String, tenant: Tenant };
+type Ctx = { mfa: Bool };
+action write;
+action read, approve appliesTo { principal: [User], resource: [Document], context: Ctx };
+action edit, delete in [write] appliesTo { principal: [User], resource: [Document], context: Ctx };
+action list appliesTo { principal: [User], resource: [Folder], context: Ctx };`;
+  const perTenant = (t: string) => `
+@id("${t}:admin") permit (principal in Role::"${t}:admin", action, resource in Tenant::"${t}");
+@id("${t}:owner") permit (principal, action in [Action::"read", Action::"edit"], resource is Document in Tenant::"${t}") when { resource.owner == principal };
+@id("${t}:dept-read") permit (principal in Role::"${t}:employee", action == Action::"read", resource is Document in Tenant::"${t}") when { principal.department == resource.department };
+@id("${t}:editor") permit (principal in Role::"${t}:editor", action in Action::"write", resource is Document in Tenant::"${t}") when { resource.tenant.plan == "gold" };
+@id("${t}:delete-mfa") forbid (principal, action == Action::"delete", resource in Tenant::"${t}") unless { context.mfa };
+@id("${t}:contractor") forbid (principal in Role::"${t}:contractor", action in Action::"write", resource in Tenant::"${t}");
+@id("${t}:handbook") permit (principal in Role::"${t}:employee", action == Action::"read", resource in Folder::"${t}/handbook");
+@id("${t}:list") permit (principal in Role::"${t}:employee", action == Action::"list", resource is Folder in Tenant::"${t}") when { Tenant::"${t}".plan != "free" };`;
+  const text = `@id("platform-admin") permit (principal in Role::"platform-admin", action, resource);\n${TENANTS.map(perTenant).join("\n")}`;
+  const staticEntities = TENANTS.flatMap((t, i): Entity[] => [
+    { uid: { type: "Tenant", id: t }, attrs: { plan: { kind: "string", value: ["free", "gold", "silver"][i % 3]! } }, parents: [], tags: {} },
+    { uid: { type: "Folder", id: `${t}/handbook` }, attrs: { department: { kind: "string", value: "all" } }, parents: [{ type: "Tenant", id: t }], tags: {} },
+  ]);
+  const engine = new CedarEngine(runtime, { strict: false, maxPolicyNesting: 64, maxSlices: 64 }).compile({
+    policyFiles: [{ path: "p.cedar", text }],
+    schema: { path: "schema.cedarschema", text: schema, format: "cedar" },
+    entities: { path: "entities.json", text: JSON.stringify(staticEntities.map(toCedarEntity)) },
+  });
+  const str = (value: string): Value => ({ kind: "string", value });
+  const requestArb = fc
+    .record({
+      tenant: fc.constantFrom(...TENANTS),
+      roleTenant: fc.option(fc.constantFrom(...TENANTS), { freq: 4, nil: undefined }),
+      roles: fc.subarray(["admin", "employee", "editor", "contractor", "platform-admin"]),
+      user: fc.constantFrom("alice", "bob"),
+      owner: fc.constantFrom("alice", "bob"),
+      dept: fc.constantFrom("eng", "sales"),
+      rdept: fc.constantFrom("eng", "sales"),
+      action: fc.constantFrom("read", "edit", "delete", "approve", "list", "write"),
+      inHandbook: fc.boolean(),
+      folder: fc.boolean(),
+      mfa: fc.boolean(),
+    })
+    .map((r): AuthzRequest => {
+      const roles = r.roles.map((x) => (x === "platform-admin" ? x : `${r.roleTenant ?? r.tenant}:${x}`));
+      const folderUid = r.inHandbook ? { type: "Folder", id: `${r.tenant}/handbook` } : { type: "Folder", id: `${r.tenant}/f` };
+      const folder: Entity = { uid: { type: "Folder", id: `${r.tenant}/f` }, attrs: { department: str(r.rdept) }, parents: [{ type: "Tenant", id: r.tenant }], tags: {} };
+      const doc: Entity = {
+        uid: { type: "Document", id: `${r.tenant}/d` },
+        attrs: { owner: { kind: "entity", uid: { type: "User", id: r.owner } }, department: str(r.rdept), tenant: { kind: "entity", uid: { type: "Tenant", id: r.tenant } } },
+        parents: [folderUid],
+        tags: {},
+      };
+      return {
+        principal: { uid: { type: "User", id: r.user }, attrs: { department: str(r.dept) }, parents: roles.map((id) => ({ type: "Role", id })), tags: {} },
+        action: { type: "Action", id: r.action },
+        resource: r.folder ? folder : doc,
+        context: { mfa: { kind: "bool", value: r.mfa } },
+        entities: r.folder || r.inHandbook ? [] : [folder],
+      };
+    });
+
+  it("answers exactly as the whole preparsed set does, for random requests", () => {
+    const whole: Record<string, string> = {};
+    for (const p of engine.policies) whole[p.id] = p.text;
+    const answer = cedar().preparsePolicySet("slicing-test-whole", { staticPolicies: whole });
+    assert.equal(answer.type, "success");
+    cedar().preparseSchema("slicing-test-whole", schema);
+    const staticJson = staticEntities.map(toCedarEntity);
+    fc.assert(
+      fc.property(requestArb, (req) => {
+        const ref = cedar().statefulIsAuthorized({
+          principal: req.principal.uid,
+          action: req.action,
+          resource: req.resource.uid,
+          context: toCedarRecord(req.context),
+          entities: [...staticJson, ...[req.principal, req.resource, ...req.entities].map(toCedarEntity)],
+          preparsedPolicySetId: "slicing-test-whole",
+          preparsedSchemaName: "slicing-test-whole",
+          validateRequest: true,
+        });
+        const want: Outcome =
+          ref.type === "failure"
+            ? { failed: true }
+            : { failed: false, decision: ref.response.decision, reasons: [...ref.response.diagnostics.reason].sort(), errored: ref.response.diagnostics.errors.map((e) => e.policyId).sort() };
+        assert.deepEqual(sliced(engine, req), want);
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(engine.sliceCount <= 64);
+  });
+});
