@@ -46,6 +46,7 @@ export interface CompiledParts {
   readonly actionHierarchy?: ActionHierarchy | undefined;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 let nextSetId = 0;
 const isActionType = (type: string) => type === "Action" || type.endsWith("::Action");
 // Retired bundles hand their preparsed sets back to the runtime.
@@ -82,8 +83,13 @@ export class CompiledPolicies {
   readonly #literalEntities: Int32Array[];
   readonly #all: Int32Array;
   // Scratch reused by every call (evaluation is synchronous).
-  readonly #principalAncestors = new Set<string>();
-  readonly #resourceAncestors = new Set<string>();
+  readonly #scope: Mutable<ScopeRequest> & { principalAncestors: Set<string>; resourceAncestors: Set<string> } = {
+    principal: { type: "", id: "" },
+    resource: { type: "", id: "" },
+    actionKey: "",
+    principalAncestors: new Set(),
+    resourceAncestors: new Set(),
+  };
   #schemaGeneration = -1;
 
   constructor(runtime: CedarRuntime, parts: CompiledParts, options: EvaluationOptions) {
@@ -188,11 +194,12 @@ export class CompiledPolicies {
   /** The preparsed slice of policies whose scope can match the request. */
   #sliceFor(req: AuthzRequest, action: { type: string; id: string }): Slice {
     if (!this.#slicing) return this.#slices.get("*", this.#all);
-    const principalAncestors = this.#principalAncestors;
-    const resourceAncestors = this.#resourceAncestors;
-    if (this.#slicer.needsPrincipalAncestors) this.#requestEntities.ancestorsOf(req.principal.uid, principalAncestors);
-    this.#requestEntities.ancestorsOf(req.resource.uid, resourceAncestors);
-    const scope: ScopeRequest = { principal: req.principal.uid, resource: req.resource.uid, actionKey: uidKey(action.type, action.id), principalAncestors, resourceAncestors };
+    const scope = this.#scope;
+    if (this.#slicer.needsPrincipalAncestors) this.#requestEntities.ancestorsOf(req.principal.uid, scope.principalAncestors);
+    this.#requestEntities.ancestorsOf(req.resource.uid, scope.resourceAncestors);
+    scope.principal = req.principal.uid;
+    scope.resource = req.resource.uid;
+    scope.actionKey = uidKey(action.type, action.id);
     const count = this.#slicer.select(scope);
     const selected = this.#slicer.selected;
     let key = "";

@@ -54,11 +54,14 @@ export function catalogPolicies(cedar: CedarModule, files: readonly SourceFile[]
       });
     }
     let cursor = 0;
+    // Lines are counted incrementally: a bundle of thousands of policies must not rescan its file per policy.
+    let lineAt = 0;
+    let line = 1;
     parts.policies.forEach((text, index) => {
       const found = file.text.indexOf(text, cursor);
       const offset = found < 0 ? cursor : found;
       cursor = found < 0 ? cursor : found + text.length;
-      const line = lineAndColumn(file.text, offset).line;
+      for (; lineAt < offset; lineAt++) if (file.text.charCodeAt(lineAt) === 0x0a) line++;
       const json = cedar.policyToJson(text);
       if (json.type === "failure") {
         for (const e of json.errors) diagnostics.push(diagnosticFrom(e, file.path, file.text, offset));
