@@ -27,6 +27,7 @@ import { bearerTokenInterceptor } from "./server/admin/admin-auth.js";
 import { GrpcServer } from "./server/grpc-server.js";
 import { addMainServices } from "./server/main-listener.js";
 import { addAuthzenRoutes } from "./server/authzen/authzen-routes.js";
+import { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
 import { addHealthRoutes, Lifecycle } from "./server/http/health-routes.js";
 import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
@@ -125,11 +126,16 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       credentials: grpcServerCredentials(config.tls.grpc),
       interceptors: interceptor ? [interceptor] : [],
     });
-    addMainServices(server, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Lifecycle));
+    addMainServices(server, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Lifecycle), {
+      settings: config.envoy,
+      metrics: r.resolve(TOKENS.Metrics),
+      inventory: r.resolve(TOKENS.UnmatchedInventory),
+    });
     return server;
   });
   single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr, config.tls.http));
   single(TOKENS.Lifecycle, () => new Lifecycle());
+  single(TOKENS.UnmatchedInventory, () => new UnmatchedInventory());
   single(TOKENS.App, (r) => {
     const http = r.resolve(TOKENS.HttpServer);
     const lifecycle = r.resolve(TOKENS.Lifecycle);

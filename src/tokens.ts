@@ -15,6 +15,7 @@ import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { GrpcServer } from "./server/grpc-server.js";
 import type { Lifecycle } from "./server/http/health-routes.js";
+import type { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
 import type { HttpServer } from "./server/http/http-server.js";
 
 /** Typed injection tokens: tsc and esbuild emit no decorator metadata, so every dependency is named. */
@@ -37,4 +38,5 @@ export const TOKENS = {
   BundleRegistry: Symbol("BundleRegistry") as InjectionToken<BundleRegistry>,
   BundleSources: Symbol("BundleSources") as InjectionToken<BundleSources>,
   AdminServer: Symbol("AdminServer") as InjectionToken<GrpcServer | undefined>,
+  UnmatchedInventory: Symbol("UnmatchedInventory") as InjectionToken<UnmatchedInventory>,
 };

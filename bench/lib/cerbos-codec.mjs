@@ -1,6 +1,5 @@
 // Cerbos CheckResources protobuf encode/decode, using the descriptors shipped in @cerbos/api
 // (installed under bench/.tools, benchmark only).
-import { createRequire } from "node:module";
 import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -9,7 +8,6 @@ const load = (p) => import(pathToFileURL(join(TOOLS, "node_modules", p)).href);
 const pb = await load("@bufbuild/protobuf/dist/esm/index.js");
 const { CheckResourcesRequestSchema } = await load("@cerbos/api/lib/protobuf/cerbos/request/v1/request_pb.js");
 const { CheckResourcesResponseSchema } = await load("@cerbos/api/lib/protobuf/cerbos/response/v1/response_pb.js");
-void createRequire;
 
 // The Cerbos method every request goes to.
 export const CERBOS_CHECK_PATH = "/cerbos.svc.v1.CerbosService/CheckResources";

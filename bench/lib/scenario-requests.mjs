@@ -55,7 +55,8 @@ export function* distinctRequests(scenario, seed) {
     const resource = kind === "document"
       ? { kind, id: `d${i}`, owner: pick(["alice", "bob", "carol"]), department: dept, classification: pick(["public", "internal", "confidential"]), archived: R() < 0.3, folders: folders.length ? folders : ["eng"] }
       : (() => { const id = pick(["eng", "sales", "handbook", "misc"]); return { kind, id, department: dept, folders: folders.filter((f) => f !== "onboarding" && f !== id) }; })();
-    const action = kind === "document" ? pick(["read", "edit", "delete", "share", "comment", "approve"]) : pick(["list", "read", "delete", "share"]);
+    // Only schema-valid requests (the schema lets `list` apply to folders, the rest to documents).
+    const action = kind === "document" ? pick(["read", "edit", "delete", "share", "comment", "approve"]) : "list";
     const req = {
       tenant: multiTenant ? pick(TENANTS) : null,
       principal: { id: pick(["alice", "bob", "carol"]), roles, department: pick(["eng", "sales"]), clearance: 1 + Math.floor(R() * 4) },

@@ -1,9 +1,10 @@
 import type { CedarEngine } from "../engine/cedar-engine.js";
 import { CompileError } from "../engine/policy-sources.js";
 import { readAuthzenMapping } from "./authzen-mapping.js";
+import { parseRouteTable, RouteTableError, type RouteTable } from "../routes/route-table.js";
 import { BundleError } from "./bundle-error.js";
 import { type BundleFiles, digestFiles } from "./bundle-files.js";
-import { layoutBundle } from "./bundle-layout.js";
+import { layoutBundle, textOf } from "./bundle-layout.js";
 import type { BundleSnapshot } from "./bundle-snapshot.js";
 import { contentFiles } from "./signing/bundle-signature.js";
 import type { BundleVerifier } from "./signing/bundle-verifier.js";
@@ -25,6 +26,7 @@ export class BundleLoader {
     const files = contentFiles(all);
     const layout = layoutBundle(files);
     const authzen = readAuthzenMapping(files);
+    const routes = readRoutes(files);
     let policies;
     try {
       policies = this.#engine.compile(layout.sources);
@@ -47,7 +49,19 @@ export class BundleLoader {
       trustedEntityTypes: new Set(layout.manifest.trustedEntityTypes ?? []),
       ...(signed === undefined ? {} : { signedAt: signed.iat }),
       ...(authzen === undefined ? {} : { authzen }),
+      ...(routes === undefined ? {} : { routes }),
       cacheScope: `${revision}@${digest}`,
     };
+  }
+}
+
+/** Parses `routes.yaml` if the bundle has one; its errors name the line. */
+function readRoutes(files: BundleFiles): RouteTable | undefined {
+  if (!files.has("routes.yaml")) return undefined;
+  try {
+    return parseRouteTable(textOf(files, "routes.yaml"), (p) => (files.has(p) ? textOf(files, p) : undefined));
+  } catch (err) {
+    if (err instanceof RouteTableError) throw new BundleError("bundle rejected", [{ file: "routes.yaml", ...(err.line === undefined ? {} : { line: err.line }), message: err.message.replace(/^routes\.yaml(:\d+)?: /, "") }]);
+    throw err;
   }
 }

@@ -1,4 +1,5 @@
 import type { CompiledPolicies } from "../engine/compiled-policies.js";
+import type { RouteTable } from "../routes/route-table.js";
 import type { AuthzenMapping } from "./authzen-mapping.js";
 import type { BundleFiles } from "./bundle-files.js";
 import type { Manifest } from "./bundle-layout.js";
@@ -17,6 +18,8 @@ export interface BundleSnapshot {
   readonly files: BundleFiles;
   /** Entity types whose data only the bundle supplies (manifest `trustedEntityTypes`). */
   readonly trustedEntityTypes: ReadonlySet<string>;
+  /** How HTTP requests map to Cedar requests (`routes.yaml`), for the Envoy front door. */
+  readonly routes?: RouteTable;
   /** How AuthZEN names map to this bundle's types and actions (`authzen.json`). */
   readonly authzen?: AuthzenMapping;
   /** When the bundle was signed (seconds since the epoch), if it was verified. */

@@ -59,6 +59,10 @@ export const CONFIG_SPEC = {
     historySize: int(10, 1, 1000, "pushed bundles kept for ListBundles and ActivateBundle"),
     maxPushBytes: int(16 * MiB, 1024, 1024 * MiB, "largest bundle archive accepted by PushBundle"),
   },
+  envoy: {
+    forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),
+    removeAuthorization: bool(false, "on allow, strip the authorization header before the request goes upstream"),
+  },
   authzen: {
     enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),
     token: optStr("bearer token AuthZEN callers must send (VERDICT_AUTHZEN_TOKEN); unset: no token needed"),

@@ -6,6 +6,8 @@ import type { Api } from "../model/authz-request.js";
 
 /** Buckets from 50 µs to 1 s: decisions are sub-millisecond, the tail is what matters. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** HTTP methods kept as label values; anything else is "OTHER", so the label stays bounded. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]);
 /** Errors a caller caused; server-side faults are counted by decision errors, not here. */
 const CLIENT_ERRORS: ReadonlySet<ErrorCode> = new Set(["invalid_argument", "limit_exceeded"]);
 
@@ -32,6 +34,7 @@ export class Metrics implements DecisionObserver {
   readonly #logWritten = new Counter({ name: "verdict_decision_logs_written_total", help: "Decision log lines handed to the sink.", registers: [this.registry] });
   readonly #logDropped = new Counter({ name: "verdict_decision_logs_dropped_total", help: "Decision log lines dropped because the sink could not keep up.", registers: [this.registry] });
   readonly #logSampled = new Counter({ name: "verdict_decision_logs_sampled_out_total", help: "ALLOW decisions not logged because of sampling.", registers: [this.registry] });
+  readonly #unmatched = new Counter({ name: "verdict_unmatched_requests_total", help: "Gateway requests that matched no route (denied), by method.", labelNames: ["method"], registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
 
   constructor() {
@@ -96,6 +99,10 @@ export class Metrics implements DecisionObserver {
 
   logSampledOut(): void {
     this.#logSampled.inc();
+  }
+
+  unmatched(method: string): void {
+    this.#unmatched.inc({ method: METHODS.has(method.toUpperCase()) ? method.toUpperCase() : "OTHER" });
   }
 
   batch(size: number): void {

@@ -1,4 +1,4 @@
-// Copyright 2025 Google LLC
+// Copyright 2020 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -33,27 +33,32 @@ export const file_google_rpc_status: GenFile = /*@__PURE__*/
  * different programming environments, including REST APIs and RPC APIs. It is
  * used by [gRPC](https://github.com/grpc). Each `Status` message contains
  * three pieces of data: error code, error message, and error details.
+ * 
+ * You can find out more about this error model and how to work with it in the
+ * [API Design Guide](https://cloud.google.com/apis/design/errors).
  *
  * @generated from message google.rpc.Status
  */
 export type Status = Message<"google.rpc.Status"> & {
   /**
-   * The status code, which should be an enum value of
-   * [google.rpc.Code][google.rpc.Code].
+   * The status code, which should be an enum value of [google.rpc.Code][google.rpc.Code].
    *
    * @generated from field: int32 code = 1;
    */
   code: number;
 
   /**
-   * A developer-facing error message, which should be in English.
+   * A developer-facing error message, which should be in English. Any
+   * user-facing error message should be localized and sent in the
+   * [google.rpc.Status.details][google.rpc.Status.details] field, or localized by the client.
    *
    * @generated from field: string message = 2;
    */
   message: string;
 
   /**
-   * A list of messages that carry the error details.
+   * A list of messages that carry the error details.  There is a common set of
+   * message types for APIs to use.
    *
    * @generated from field: repeated google.protobuf.Any details = 3;
    */
