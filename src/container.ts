@@ -48,7 +48,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.Engine, () => new CedarEngine(new CedarRuntime(), config.engine));
   single(TOKENS.BundleLoader, (r) => {
     const { verificationKey, keyId } = config.bundles;
-    return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : new BundleVerifier(verificationKey, keyId));
+    return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : BundleVerifier.fromFile(verificationKey, keyId));
   });
   single(TOKENS.Metrics, () => new Metrics());
   single(TOKENS.ActiveBundle, (r) => {
@@ -76,7 +76,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const registry = r.resolve(TOKENS.BundleRegistry);
     const log = r.resolve(TOKENS.Logger);
     const url = config.redis.url;
-    const fanout = url === undefined ? undefined : new RedisBundleFanout(url, config.redis.namespace, registry, log, config.redis.commandTimeoutMs);
+    const fanout =
+      url === undefined
+        ? undefined
+        : new RedisBundleFanout({ url, namespace: config.redis.namespace, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs }, registry, log);
     const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir) : undefined;
     for (const p of [fanout, store]) if (p) registry.addPublisher(p);
     const settings = {
@@ -86,7 +89,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       fanoutCheckMs: config.bundles.fanoutCheckMs,
       readLimits: config.bundleLimits,
     };
-    const sources = new BundleSources(settings, r.resolve(TOKENS.BundleActivator), registry, log, store, fanout);
+    const sources = new BundleSources(settings, registry, r.resolve(TOKENS.ActiveBundle), log, store, fanout);
     r.resolve(TOKENS.Lifecycle).onClose(() => sources.close());
     return sources;
   });
@@ -109,7 +112,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const metrics = r.resolve(TOKENS.Metrics);
     const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
     if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
-    return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace }, shared, metrics);
+    return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
   single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
   single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog)]));

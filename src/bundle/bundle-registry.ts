@@ -1,3 +1,5 @@
+import { unavailable } from "../errors.js";
+import type { RequestLimits } from "../decision/request-limits.js";
 import type { Logger } from "../observability/logger.js";
 import type { Activation, ActiveBundle } from "./active-bundle.js";
 import { BundleError } from "./bundle-error.js";
@@ -8,19 +10,26 @@ import type { BundleSnapshot } from "./bundle-snapshot.js";
 import { readPolicyTests } from "./policy-tests/policy-test-case.js";
 import { type PolicyTestResult, runPolicyTests } from "./policy-tests/run-policy-tests.js";
 import { readBundleArchive } from "./sources/read-tarball.js";
-import type { RequestLimits } from "../decision/request-limits.js";
 
 /** A bundle this replica has built, with the archive it came from. */
 export interface KnownBundle {
   readonly snapshot: BundleSnapshot;
+  /** Empty for a bundle activated without an archive (e.g. by `verdict check`). */
   readonly archive: Uint8Array;
   activatedAt?: Date;
   activatedBy?: string;
 }
 
-/** Where activated archives go so they outlive the process or reach other replicas. */
+/** One activated archive, as handed to a publisher. */
+export interface PublishedBundle {
+  readonly revision: string;
+  readonly digest: string;
+  readonly archive: Uint8Array;
+}
+
+/** Where an operator's activations go so they outlive the process or reach other replicas. */
 export interface BundlePublisher {
-  publish(revision: string, archive: Uint8Array): Promise<void>;
+  publish(bundle: PublishedBundle): Promise<void>;
 }
 
 /** The outcome of a push. */
@@ -30,42 +39,43 @@ export interface PushOutcome {
   readonly activated: boolean;
 }
 
+/** Settings the registry needs from the config. */
+export interface BundleRegistryLimits {
+  readonly read: BundleReadLimits;
+  readonly request: RequestLimits;
+  readonly historySize: number;
+}
+
 /**
- * Pushed bundles: each is read in memory, verified, compiled and tested before the single
- * swap; a failure anywhere leaves the active bundle serving. Keeps a bounded history so a
- * known revision can be re-activated explicitly, and refuses to silently go back to an older
- * one (a replayed, validly signed bundle is still refused).
+ * Every way a bundle becomes active after start goes through here: each archive is read in
+ * memory, verified, compiled and tested before the single swap, and a failure anywhere leaves
+ * the active bundle serving. Operator actions (push, ActivateBundle) are stored with the
+ * publishers first — if that fails nothing is activated, so the fleet cannot split — and a
+ * push of an older revision is refused (a replayed, validly signed bundle is still refused);
+ * only ActivateBundle goes back on purpose. One change at a time: calls are serialised.
  */
 export class BundleRegistry {
   readonly #loader: BundleLoader;
   readonly #active: ActiveBundle;
   readonly #log: Logger;
   readonly #metrics: BundleMetrics | undefined;
-  readonly #readLimits: BundleReadLimits;
-  readonly #requestLimits: RequestLimits;
-  readonly #historySize: number;
+  readonly #limits: BundleRegistryLimits;
   readonly #publishers: BundlePublisher[] = [];
   /** Newest activation first. */
   #history: KnownBundle[] = [];
+  #archives = new Map<BundleSnapshot, Uint8Array>();
+  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    loader: BundleLoader,
-    active: ActiveBundle,
-    log: Logger,
-    limits: { read: BundleReadLimits; request: RequestLimits; historySize: number },
-    metrics?: BundleMetrics,
-  ) {
+  constructor(loader: BundleLoader, active: ActiveBundle, log: Logger, limits: BundleRegistryLimits, metrics?: BundleMetrics) {
     this.#loader = loader;
     this.#active = active;
     this.#log = log;
     this.#metrics = metrics;
-    this.#readLimits = limits.read;
-    this.#requestLimits = limits.request;
-    this.#historySize = limits.historySize;
+    this.#limits = limits;
     active.onActivate((a) => this.#remember(a));
   }
 
-  /** Adds a place activated archives are written to (local store, Redis fan-out). */
+  /** Adds a place operator activations are written to (local store or Redis fan-out). */
   addPublisher(p: BundlePublisher): void {
     this.#publishers.push(p);
   }
@@ -81,49 +91,77 @@ export class BundleRegistry {
   }
 
   /**
-   * Verifies, compiles and tests an archive; activates it unless `dryRun`. `by` names the
-   * caller. `source` distinguishes an author's push (published onward) from one received from
-   * the fleet or a store (not published again).
+   * An operator's push: verifies, compiles and tests the archive, refuses an older revision,
+   * stores it with every publisher, then activates it (unless `dryRun`). `by` names the caller.
    */
-  async push(archive: Uint8Array, opts: { dryRun: boolean; by: string; publish: boolean }): Promise<PushOutcome> {
-    try {
-      const files = await readBundleArchive(archive, this.#readLimits);
-      const snapshot = await this.#loader.load(files);
-      const tests = runPolicyTests(snapshot.policies, readPolicyTests(files), this.#requestLimits, snapshot.trustedEntityTypes);
-      const failed = tests.filter((t) => !t.passed);
-      if (failed.length > 0) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${failed.length} of ${tests.length} policy tests failed (${failed.map((t) => t.test.name).join(", ")})`);
+  push(archive: Uint8Array, opts: { dryRun: boolean; by: string }): Promise<PushOutcome> {
+    return this.#serial(async () => {
+      const built = await this.#build(archive, opts.by, !opts.dryRun);
       const current = this.#active.snapshot;
-      if (current?.digest === snapshot.digest) return { snapshot: current, tests, activated: false };
-      this.#refuseReplay(snapshot, current);
-      if (opts.dryRun) return { snapshot, tests, activated: false };
-      this.#pending = { snapshot, archive };
-      this.#active.activate(snapshot, opts.by);
-      this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, by: opts.by }, "bundle activated");
-      if (opts.publish) await this.#publish(snapshot.revision, archive);
-      return { snapshot, tests, activated: true };
-    } catch (err) {
-      if (!opts.dryRun) this.#metrics?.activationFailed();
-      this.#log.warn({ err: (err as Error).message, by: opts.by }, "bundle refused; the active bundle keeps serving");
-      throw err;
-    }
+      if (current?.digest === built.snapshot.digest) return { snapshot: current, tests: built.tests, activated: false };
+      try {
+        this.#refuseReplay(built.snapshot, current);
+      } catch (err) {
+        this.#refused(err, opts.by, !opts.dryRun);
+      }
+      if (opts.dryRun) return { ...built, activated: false };
+      await this.#publish(built.snapshot, archive);
+      this.#swap(built.snapshot, archive, opts.by);
+      return { ...built, activated: true };
+    });
   }
 
   /** Re-activates a known revision: the explicit way back (or forward) to it. */
-  async activate(revision: string, by: string): Promise<Activation> {
-    const known = this.#history.find((k) => k.snapshot.revision === revision);
-    if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
-    this.#pending = known;
-    const activation = this.#active.activate(known.snapshot, by);
-    await this.#publish(revision, known.archive);
+  activate(revision: string, by: string): Promise<Activation> {
+    return this.#serial(async () => {
+      const known = this.#history.find((k) => k.snapshot.revision === revision);
+      if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
+      await this.#publish(known.snapshot, known.archive);
+      return this.#swap(known.snapshot, known.archive, by);
+    });
+  }
+
+  /**
+   * An archive from a source rather than an operator: the start-up folder, a folder change,
+   * the local store, or the fleet (Redis). It is verified, compiled and tested like a push and
+   * activated when it differs from the active bundle. There is no replay check here: the fleet's
+   * record is whatever an operator last pushed or re-activated, and following it is how every
+   * replica converges. Returns whether it was activated.
+   */
+  receive(archive: Uint8Array, from: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const { snapshot } = await this.#build(archive, from, true);
+      if (this.#active.snapshot?.digest === snapshot.digest) return false;
+      this.#swap(snapshot, archive, from);
+      return true;
+    });
+  }
+
+  async #build(archive: Uint8Array, by: string, counts: boolean): Promise<{ snapshot: BundleSnapshot; tests: readonly PolicyTestResult[] }> {
+    try {
+      const files = await readBundleArchive(archive, this.#limits.read);
+      const snapshot = await this.#loader.load(files);
+      const tests = runPolicyTests(snapshot.policies, readPolicyTests(files), this.#limits.request, snapshot.trustedEntityTypes);
+      const failed = tests.filter((t) => !t.passed);
+      if (failed.length > 0) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${failed.length} of ${tests.length} policy tests failed (${failed.map((t) => t.test.name).join(", ")})`);
+      return { snapshot, tests };
+    } catch (err) {
+      return this.#refused(err, by, counts);
+    }
+  }
+
+  #refused(err: unknown, by: string, counts: boolean): never {
+    if (counts) this.#metrics?.activationFailed();
+    this.#log.warn({ err: (err as Error).message, by }, "bundle refused; the active bundle keeps serving");
+    throw err;
+  }
+
+  #swap(snapshot: BundleSnapshot, archive: Uint8Array, by: string): Activation {
+    this.#archives.set(snapshot, archive);
+    const activation = this.#active.activate(snapshot, by);
+    this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
     return activation;
   }
-
-  /** An archive received from a store or the fleet: activate it if it is new to us. */
-  async receive(archive: Uint8Array, from: string): Promise<void> {
-    await this.push(archive, { dryRun: false, by: from, publish: false });
-  }
-
-  #pending: { snapshot: BundleSnapshot; archive: Uint8Array } | undefined;
 
   #refuseReplay(next: BundleSnapshot, current: BundleSnapshot | undefined): void {
     if (current?.signedAt !== undefined && next.signedAt !== undefined && next.signedAt < current.signedAt) {
@@ -135,23 +173,33 @@ export class BundleRegistry {
   }
 
   #remember(a: Activation): void {
-    const archive = this.#pending?.snapshot === a.snapshot ? this.#pending.archive : undefined;
-    this.#pending = undefined;
+    const archive = this.#archives.get(a.snapshot) ?? new Uint8Array();
+    this.#archives.clear();
     const prior = this.#history.find((k) => k.snapshot.digest === a.snapshot.digest);
-    const entry: KnownBundle = prior ?? { snapshot: a.snapshot, archive: archive ?? new Uint8Array() };
+    const entry: KnownBundle = prior !== undefined && (prior.archive.length > 0 || archive.length === 0) ? prior : { snapshot: a.snapshot, archive };
     entry.activatedAt = a.activatedAt;
     entry.activatedBy = a.activatedBy;
-    this.#history = [entry, ...this.#history.filter((k) => k !== entry)].slice(0, this.#historySize);
+    this.#history = [entry, ...this.#history.filter((k) => k.snapshot.digest !== a.snapshot.digest)].slice(0, this.#limits.historySize);
   }
 
-  async #publish(revision: string, archive: Uint8Array): Promise<void> {
-    if (archive.length === 0) return; // a bundle loaded from a folder at startup has no archive to share
+  async #publish(snapshot: BundleSnapshot, archive: Uint8Array): Promise<void> {
+    if (archive.length === 0) {
+      if (this.#publishers.length > 0) throw new BundleError(`revision ${snapshot.revision} has no archive to share with the fleet; push it instead`);
+      return;
+    }
     for (const p of this.#publishers) {
       try {
-        await p.publish(revision, archive);
+        await p.publish({ revision: snapshot.revision, digest: snapshot.digest, archive });
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message, revision }, "could not publish the activated bundle");
+        this.#log.warn({ err: (err as Error).message, revision: snapshot.revision }, "could not store the bundle; nothing was activated");
+        throw unavailable(`revision ${snapshot.revision} passed every check but could not be stored (${(err as Error).message}); nothing was activated`, err);
       }
     }
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 }

@@ -13,14 +13,17 @@ export function canonicalRequest(req: AuthzRequest): string {
   return JSON.stringify([uid(req.action), entity(req.principal), entity(req.resource), record(req.context), sortedUnique(req.entities.map(entity))]);
 }
 
-/** SHA-256 of the canonical encoding, hex. */
-export function requestHash(req: AuthzRequest): string {
-  return createHash("sha256").update(canonicalRequest(req)).digest("hex");
+/**
+ * SHA-256 of the canonical encoding, hex. `variant` names process settings that change what
+ * the engine answers (strict evaluation); it is JSON-quoted, so it cannot run into the request.
+ */
+export function requestHash(req: AuthzRequest, variant = ""): string {
+  return createHash("sha256").update(JSON.stringify(variant)).update(canonicalRequest(req)).digest("hex");
 }
 
 /** The cache key: prefix, namespace, the bundle's content scope, and the request hash. */
-export function cacheKey(namespace: string, scope: string, req: AuthzRequest): string {
-  return `verdict:v1:${namespace}:${scope}:${requestHash(req)}`;
+export function cacheKey(namespace: string, scope: string, req: AuthzRequest, variant = ""): string {
+  return `verdict:v1:${namespace}:${scope}:${requestHash(req, variant)}`;
 }
 
 type Encoded = string | number | boolean | Encoded[];

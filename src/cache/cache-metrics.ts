@@ -8,3 +8,12 @@ export interface CacheMetrics {
   breakerState(state: BreakerState): void;
   macFailure(): void;
 }
+
+/** Reports nothing: the default when no metrics registry is wired (unit tests, tools). */
+export const NO_CACHE_METRICS: CacheMetrics = {
+  lookup: () => {},
+  redisUp: () => {},
+  redisLatency: () => {},
+  breakerState: () => {},
+  macFailure: () => {},
+};

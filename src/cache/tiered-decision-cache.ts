@@ -11,20 +11,24 @@ export interface LocalCacheSettings {
   readonly maxEntries: number;
   readonly ttlMs: number;
   readonly namespace: string;
+  /** Process settings that change decisions (e.g. "strict"), so replicas that differ never share entries. */
+  readonly variant: string;
 }
 
 /**
  * L1 (in-process LRU) in front of an optional L2 (Redis) in front of the engine. An L1 hit is
  * answered synchronously; a miss consults L2 once per key however many identical requests
- * arrive meanwhile (single flight), and an L2 write never delays the answer. Evaluation errors
- * are never cached. Keys start with the bundle's content scope, so a new revision can never
- * read a decision of an old one.
+ * arrive meanwhile (single flight), and an L2 write never delays the answer. A request the
+ * engine refuses or traps on is never cached; Cedar's per-policy evaluation errors are part of
+ * a deterministic answer and are cached with it. Keys start with the bundle's content scope,
+ * so a new revision can never read a decision of an old one.
  */
 export class TieredDecisionCache implements DecisionCache {
   readonly #local: LRUCache<string, Evaluation>;
   readonly #shared: SharedCache | undefined;
   readonly #metrics: CacheMetrics;
   readonly #namespace: string;
+  readonly #variant: string;
   readonly #inflight = new Map<string, Promise<Resolved>>();
 
   constructor(settings: LocalCacheSettings, shared: SharedCache | undefined, metrics: CacheMetrics) {
@@ -32,17 +36,18 @@ export class TieredDecisionCache implements DecisionCache {
     this.#shared = shared;
     this.#metrics = metrics;
     this.#namespace = settings.namespace;
+    this.#variant = settings.variant;
   }
 
   resolve(scope: string, req: AuthzRequest, evaluate: () => Evaluation): Resolved | Promise<Resolved> {
-    const key = cacheKey(this.#namespace, scope, req);
+    const key = cacheKey(this.#namespace, scope, req, this.#variant);
     const local = this.#local.get(key);
     if (local !== undefined) {
       this.#metrics.lookup("local", "hit");
       return { evaluation: local, cache: "hit_local" };
     }
     this.#metrics.lookup("local", "miss");
-    if (this.#shared === undefined) return this.#evaluate(key, evaluate, false);
+    if (this.#shared === undefined) return this.#evaluate(key, evaluate);
     const pending = this.#inflight.get(key);
     if (pending !== undefined) return pending;
     const flight = this.#viaShared(this.#shared, key, evaluate).finally(() => this.#inflight.delete(key));
@@ -63,14 +68,19 @@ export class TieredDecisionCache implements DecisionCache {
       return { evaluation: found.hit, cache: "hit_shared" };
     }
     this.#metrics.lookup("shared", found);
-    return this.#evaluate(key, evaluate, found === "miss");
+    return this.#evaluate(key, evaluate);
   }
 
-  #evaluate(key: string, evaluate: () => Evaluation, writeShared: boolean): Resolved {
+  /**
+   * Evaluates and remembers. A throw (refusal, engine trap) propagates and nothing is stored.
+   * The shared write also follows a lookup that errored: one timed-out GET must not keep a
+   * decision out of Redis, and the write itself gives up at once while the breaker is open.
+   */
+  #evaluate(key: string, evaluate: () => Evaluation): Resolved {
     const evaluation = evaluate();
     this.#local.set(key, evaluation);
     // After the answer: the write runs on a later tick and its outcome is not awaited.
-    if (writeShared) setImmediate(() => this.#shared?.set(key, evaluation));
+    if (this.#shared !== undefined) setImmediate(() => this.#shared?.set(key, evaluation));
     return { evaluation, cache: "miss" };
   }
 }

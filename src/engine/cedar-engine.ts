@@ -4,6 +4,7 @@ import { CompiledPolicies, type EvaluationOptions } from "./compiled-policies.js
 import { maxNestingDepth } from "./nesting-scan.js";
 import { catalogPolicies, diagnosticFrom, type PolicyEntry } from "./policy-catalog.js";
 import { CompileError, type Diagnostic, type PolicySources, type SourceFile } from "./policy-sources.js";
+import { ActionHierarchy } from "./policy-scope.js";
 import { schemaHints } from "./schema-hints.js";
 
 /** Engine settings. */
@@ -66,7 +67,14 @@ export class CedarEngine {
     if (diagnostics.length > 0) throw new CompileError(diagnostics);
     const compiled = new CompiledPolicies(
       this.runtime,
-      { policies, schema, staticEntities, defaultActionType: defaultActionType(cedar, schema, policies), hints: schemaHints(cedar, schema) },
+      {
+        policies,
+        schema,
+        staticEntities,
+        defaultActionType: defaultActionType(cedar, schema, policies),
+        hints: schemaHints(cedar, schema),
+        actionHierarchy: actionHierarchy(cedar, schema),
+      },
       this.options,
     );
     this.#selfTest();
@@ -151,6 +159,15 @@ export class CedarEngine {
       throw new WasmRuntimeError("Cedar self-test failed after compiling the bundle");
     }
   }
+}
+
+/** The schema's action groups, for slicing by action; undefined without a schema. */
+function actionHierarchy(cedar: CedarRuntime["cedar"], schema: Schema | undefined): ActionHierarchy | undefined {
+  if (schema === undefined) return undefined;
+  const json = typeof schema === "string" ? cedar.schemaToJson(schema) : { type: "success" as const, json: schema };
+  // A schema Cedar accepted converts; if it ever did not, slicing must not guess the groups.
+  if (json.type !== "success") throw new CompileError([{ file: "(schema)", message: "the schema could not be read for action groups" }]);
+  return ActionHierarchy.fromSchema(json.json);
 }
 
 /**

@@ -2,21 +2,36 @@ import type { EntityJson, Schema, StatefulAuthorizationCall } from "@cedar-polic
 import { invalidArgument, VerdictError } from "../errors.js";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Evaluation, EvaluationError } from "../model/decision.js";
-import type { Entity } from "../model/entity.js";
-import { formatUid } from "../model/entity.js";
 import { CedarRuntime } from "./cedar-runtime.js";
-import { toCedarEntity, toCedarRequest } from "./cedar-json.js";
+import { toCedarRecord, toCedarUid } from "./cedar-json.js";
+import { EntityGraph } from "./entity-graph.js";
 import type { PolicyEntry } from "./policy-catalog.js";
+import { ActionHierarchy, policyScope, uidKey } from "./policy-scope.js";
+import { PolicySlicer, type ScopeRequest } from "./policy-slicer.js";
+import { RequestEntities } from "./request-entities.js";
 import type { SchemaHints } from "./schema-hints.js";
+import { type Slice, SliceCache } from "./slice-cache.js";
 
-/** How the engine treats evaluation errors. */
+/** How the engine treats evaluation errors, and how it narrows what Cedar is given. */
 export interface EvaluationOptions {
   /**
    * Strict (the default): a `forbid` whose evaluation errors denies, because Cedar would skip
    * it and a guard that cannot be evaluated must not open access. Off: Cedar's skip semantics.
    */
   readonly strict: boolean;
+  /**
+   * On (the default): each request is evaluated against only the policies whose scope can
+   * match it, with only the static entities it can reach. Off: the whole bundle, every call.
+   */
+  readonly slicing?: boolean;
+  /** Preparsed slices kept per bundle (least recently used are replaced). */
+  readonly maxSlices?: number;
+  /** Also select policies on the principal's ancestors (`principal in Group`); see PolicySlicer. */
+  readonly sliceByPrincipalAncestry?: boolean;
 }
+
+/** Defaults of the optional evaluation settings. */
+export const SLICING_DEFAULTS = { slicing: true, maxSlices: 2048, sliceByPrincipalAncestry: false } as const;
 
 /** What a compiled bundle is made of; kept so it can be re-preparsed into a fresh instance. */
 export interface CompiledParts {
@@ -27,15 +42,24 @@ export interface CompiledParts {
   readonly defaultActionType: string;
   /** Which attributes the schema types as extensions or entity references. */
   readonly hints: SchemaHints;
+  /** The schema's action hierarchy; undefined without a schema. */
+  readonly actionHierarchy?: ActionHierarchy | undefined;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 let nextSetId = 0;
-const isBare = (e: Entity): boolean => Object.keys(e.attrs).length === 0 && e.parents.length === 0 && Object.keys(e.tags).length === 0;
 const isActionType = (type: string) => type === "Action" || type.endsWith("::Action");
+// Retired bundles hand their preparsed sets back to the runtime.
+const retired = new FinalizationRegistry<SliceCache>((cache) => cache.release());
 
 /**
  * A bundle's policies preparsed in the Cedar runtime, ready to decide. Immutable: a new
  * bundle is a new instance, so a decision reads one consistent revision.
+ *
+ * A request is evaluated against the slice of policies whose scope can match it (preparsed on
+ * first use, see SliceCache) and the static entities it can reach (see EntityGraph): Cedar
+ * checks a scope before a condition and reads only entities reachable from the request and
+ * the policy text, so the answer is exactly that of the whole bundle.
  */
 export class CompiledPolicies {
   readonly policies: readonly PolicyEntry[];
@@ -45,34 +69,79 @@ export class CompiledPolicies {
   readonly hints: SchemaHints;
   readonly #runtime: CedarRuntime;
   readonly #parts: CompiledParts;
-  readonly #options: EvaluationOptions;
+  readonly #strict: boolean;
+  readonly #slicing: boolean;
   readonly #setId = `verdict-${nextSetId++}`;
   readonly #forbids: ReadonlySet<string>;
-  /** Static entity uids by type, to tell references from shadowing redefinitions. */
-  readonly #staticUids = new Map<string, Set<string>>();
-  #generation = -1;
+  /** Policy id → position in the bundle, to report policies in bundle order. */
+  readonly #order = new Map<string, number>();
+  readonly #graph: EntityGraph;
+  readonly #requestEntities: RequestEntities;
+  readonly #slicer: PolicySlicer;
+  readonly #slices: SliceCache;
+  /** Static entities reached by each policy's entity literals. */
+  readonly #literalEntities: Int32Array[];
+  readonly #all: Int32Array;
+  // Scratch reused by every call (evaluation is synchronous).
+  readonly #scope: Mutable<ScopeRequest> & { principalAncestors: Set<string>; resourceAncestors: Set<string> } = {
+    principal: { type: "", id: "" },
+    resource: { type: "", id: "" },
+    actionKey: "",
+    principalAncestors: new Set(),
+    resourceAncestors: new Set(),
+  };
+  #schemaGeneration = -1;
 
   constructor(runtime: CedarRuntime, parts: CompiledParts, options: EvaluationOptions) {
     this.#runtime = runtime;
     this.#parts = parts;
-    this.#options = options;
+    this.#strict = options.strict;
+    this.#slicing = options.slicing ?? SLICING_DEFAULTS.slicing;
     this.policies = parts.policies;
     this.hasSchema = parts.schema !== undefined;
     this.defaultActionType = parts.defaultActionType;
     this.hints = parts.hints;
     this.#forbids = new Set(parts.policies.filter((p) => p.effect === "forbid").map((p) => p.id));
-    for (const e of parts.staticEntities) {
-      const uid = e.uid as { type: string; id: string };
-      let ids = this.#staticUids.get(uid.type);
-      if (ids === undefined) this.#staticUids.set(uid.type, (ids = new Set()));
-      ids.add(uid.id);
+    parts.policies.forEach((p, i) => this.#order.set(p.id, i));
+    this.#graph = new EntityGraph(parts.staticEntities);
+    this.#requestEntities = new RequestEntities(this.#graph);
+    let hierarchy = parts.actionHierarchy;
+    if (hierarchy !== undefined) {
+      // Action entities shipped as data may add memberships; take them too (a wider slice is safe).
+      for (let i = 0; i < this.#graph.size; i++) {
+        const uid = parts.staticEntities[i]!.uid as { type: string; id: string };
+        if (isActionType(uid.type)) for (const p of this.#graph.parentsOf(i)) hierarchy.addEdge(uidKey(uid.type, uid.id), uidKey(p.type, p.id));
+      }
     }
-    this.#preparse();
+    const scopes = parts.policies.map((p) => policyScope(p.json, hierarchy));
+    this.#literalEntities = scopes.map((s) => this.#graph.indicesOf(s.literals));
+    this.#slicer = new PolicySlicer(scopes, options.sliceByPrincipalAncestry ?? SLICING_DEFAULTS.sliceByPrincipalAncestry);
+    this.#all = Int32Array.from(parts.policies.keys());
+    const texts = (selected: Int32Array): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (const i of selected) out[parts.policies[i]!.id] = parts.policies[i]!.text;
+      return out;
+    };
+    const literalEntities = (selected: Int32Array): Int32Array => {
+      const seeds = new Set<number>();
+      for (const i of selected) for (const e of this.#literalEntities[i]!) seeds.add(e);
+      return this.#graph.closure(Int32Array.from(seeds));
+    };
+    this.#slices = new SliceCache(runtime, this.#setId, this.#slicing ? (options.maxSlices ?? SLICING_DEFAULTS.maxSlices) : 1, { texts, literalEntities });
+    retired.register(this, this.#slices);
+    // Preparse eagerly what every request needs, so a broken bundle fails at activation.
+    this.#preparseSchema();
+    if (!this.#slicing) this.#slices.get("*", this.#all);
   }
 
   /** Number of static entities the bundle ships. */
   get staticEntityCount(): number {
     return this.#parts.staticEntities.length;
+  }
+
+  /** Preparsed slices currently held (for status and benchmarks). */
+  get sliceCount(): number {
+    return this.#slices.size;
   }
 
   /**
@@ -81,12 +150,19 @@ export class CompiledPolicies {
    * never turns a fault into an allow.
    */
   evaluate(req: AuthzRequest): Evaluation {
-    if (this.#generation !== this.#runtime.generation) this.#preparse();
+    if (this.#schemaGeneration !== this.#runtime.generation) this.#preparseSchema();
     const action = req.action.type === "" ? { type: this.defaultActionType, id: req.action.id } : req.action;
+    const entities: EntityJson[] = [];
+    this.#requestEntities.load(req, entities);
+    const slice = this.#sliceFor(req, action);
+    this.#addStaticEntities(req, action, slice, entities);
     const call: StatefulAuthorizationCall = {
-      ...toCedarRequest(req, action),
-      entities: this.#entitiesFor(req),
-      preparsedPolicySetId: this.#setId,
+      principal: toCedarUid(req.principal.uid),
+      action: toCedarUid(action),
+      resource: toCedarUid(req.resource.uid),
+      context: toCedarRecord(req.context),
+      entities,
+      preparsedPolicySetId: slice.setId,
       validateRequest: this.hasSchema,
     };
     if (this.hasSchema) call.preparsedSchemaName = this.#setId;
@@ -105,61 +181,51 @@ export class CompiledPolicies {
     }
     const { decision, diagnostics } = answer.response;
     const errors: EvaluationError[] = diagnostics.errors.map((e) => ({ policyId: e.policyId, message: e.error.message }));
-    if (this.#options.strict) {
+    if (errors.length > 1) errors.sort((a, b) => this.#order.get(a.policyId)! - this.#order.get(b.policyId)!);
+    if (this.#strict && errors.length > 0) {
       const erroredForbids = errors.filter((e) => this.#forbids.has(e.policyId)).map((e) => e.policyId);
       if (erroredForbids.length > 0) return { decision: "deny", determiningPolicies: erroredForbids, errors };
     }
-    return { decision, determiningPolicies: diagnostics.reason, errors };
+    const reasons = diagnostics.reason;
+    if (reasons.length > 1) reasons.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
+    return { decision, determiningPolicies: reasons, errors };
   }
 
-  /**
-   * Static entities plus the request's own. Entities with data come first so that a bare
-   * mention of the same uid (principal also listed in `entities`, principal = resource, a
-   * user the bundle already defines) is a reference, not a duplicate.
-   */
-  #entitiesFor(req: AuthzRequest): EntityJson[] {
-    const out: EntityJson[] = this.#parts.staticEntities.length > 0 ? this.#parts.staticEntities.slice() : [];
-    const all: [Entity, string][] = [[req.principal, "principal"], [req.resource, "resource"]];
-    req.entities.forEach((e, i) => all.push([e, `entities[${i}]`]));
-    const seen = new Map<string, Set<string>>();
-    for (const pass of [false, true]) {
-      for (const [e, role] of all) {
-        const bare = isBare(e);
-        if (bare !== pass) continue;
-        const { type, id } = e.uid;
-        if (isActionType(type)) {
-          throw invalidArgument(`${role}: action entities come from the bundle's schema, not the request (${formatUid(e.uid)})`);
-        }
-        if (this.#staticUids.get(type)?.has(id)) {
-          if (bare) continue;
-          throw invalidArgument(`${role}: entity ${formatUid(e.uid)} is defined by the bundle and cannot be redefined by a request`);
-        }
-        let ids = seen.get(type);
-        if (ids === undefined) seen.set(type, (ids = new Set()));
-        if (ids.has(id)) {
-          if (bare) continue;
-          throw invalidArgument(`${role}: entity ${formatUid(e.uid)} appears more than once in the request`);
-        }
-        ids.add(id);
-        // A bare mention (no attributes, parents or tags) adds nothing Cedar could read, and
-        // under a schema with required attributes it would not conform: pass the reference only.
-        if (!bare) out.push(toCedarEntity(e));
-      }
+  /** The preparsed slice of policies whose scope can match the request. */
+  #sliceFor(req: AuthzRequest, action: { type: string; id: string }): Slice {
+    if (!this.#slicing) return this.#slices.get("*", this.#all);
+    const scope = this.#scope;
+    if (this.#slicer.needsPrincipalAncestors) this.#requestEntities.ancestorsOf(req.principal.uid, scope.principalAncestors);
+    this.#requestEntities.ancestorsOf(req.resource.uid, scope.resourceAncestors);
+    scope.principal = req.principal.uid;
+    scope.resource = req.resource.uid;
+    scope.actionKey = uidKey(action.type, action.id);
+    const count = this.#slicer.select(scope);
+    const selected = this.#slicer.selected;
+    let key = "";
+    for (let k = 0; k < count; k++) key += `${selected[k]},`;
+    return this.#slices.get(key, selected.subarray(0, count));
+  }
+
+  /** Appends the static entities the request can reach (all of them when not slicing). */
+  #addStaticEntities(req: AuthzRequest, action: { type: string; id: string }, slice: Slice, out: EntityJson[]): void {
+    const g = this.#graph;
+    if (g.size === 0) return;
+    if (!this.#slicing) {
+      for (const e of this.#parts.staticEntities) out.push(e);
+      return;
     }
-    return out;
+    g.begin();
+    for (const i of slice.literalEntities) g.visit(i);
+    this.#requestEntities.visitReachable(req, action);
+    g.appendMarked(out);
   }
 
-  #preparse(): void {
-    const cedar = this.#runtime.cedar;
-    const staticPolicies: Record<string, string> = {};
-    for (const p of this.#parts.policies) staticPolicies[p.id] = p.text;
-    const pset = cedar.preparsePolicySet(this.#setId, { staticPolicies });
-    if (pset.type === "failure") throw new VerdictError("internal", `preparse failed: ${pset.errors.map((e) => e.message).join("; ")}`);
+  #preparseSchema(): void {
     if (this.#parts.schema !== undefined) {
-      const schema = cedar.preparseSchema(this.#setId, this.#parts.schema);
+      const schema = this.#runtime.cedar.preparseSchema(this.#setId, this.#parts.schema);
       if (schema.type === "failure") throw new VerdictError("internal", `schema preparse failed: ${schema.errors.map((e) => e.message).join("; ")}`);
     }
-    this.#generation = this.#runtime.generation;
+    this.#schemaGeneration = this.#runtime.generation;
   }
 }
-

@@ -1,4 +1,4 @@
-import type { DetailedError } from "@cedar-policy/cedar-wasm/nodejs";
+import type { DetailedError, PolicyJson } from "@cedar-policy/cedar-wasm/nodejs";
 import type { CedarModule } from "./cedar-runtime.js";
 import { lineAndColumn } from "./nesting-scan.js";
 import type { Diagnostic, SourceFile } from "./policy-sources.js";
@@ -13,6 +13,8 @@ export interface PolicyEntry {
   readonly line: number;
   /** Offset of the policy text in its file, to place Cedar's source locations. */
   readonly offset: number;
+  /** Cedar's JSON form, read once at compile time for the policy's scope and entity literals. */
+  readonly json: PolicyJson;
 }
 
 /** Maps a Cedar error with source locations inside `text` (which starts at `offset` of `file`). */
@@ -52,18 +54,21 @@ export function catalogPolicies(cedar: CedarModule, files: readonly SourceFile[]
       });
     }
     let cursor = 0;
+    // Lines are counted incrementally: a bundle of thousands of policies must not rescan its file per policy.
+    let lineAt = 0;
+    let line = 1;
     parts.policies.forEach((text, index) => {
       const found = file.text.indexOf(text, cursor);
       const offset = found < 0 ? cursor : found;
       cursor = found < 0 ? cursor : found + text.length;
-      const line = lineAndColumn(file.text, offset).line;
+      for (; lineAt < offset; lineAt++) if (file.text.charCodeAt(lineAt) === 0x0a) line++;
       const json = cedar.policyToJson(text);
       if (json.type === "failure") {
         for (const e of json.errors) diagnostics.push(diagnosticFrom(e, file.path, file.text, offset));
         return;
       }
       const id = json.json.annotations?.["id"] ?? `${file.path}:${index}`;
-      const entry: PolicyEntry = { id, effect: json.json.effect, text, file: file.path, line, offset };
+      const entry: PolicyEntry = { id, effect: json.json.effect, text, file: file.path, line, offset, json: json.json };
       const prior = seen.get(id);
       if (prior !== undefined) {
         diagnostics.push({

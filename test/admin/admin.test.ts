@@ -1,75 +1,21 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { packBundle } from "../../src/bundle/signing/bundle-archive.js";
-import { SIGNATURE_FILE, signBundle } from "../../src/bundle/signing/bundle-signature.js";
 import { createServiceClient } from "../../src/cli/grpc-client.js";
-import {
-  ActivateBundleRequestSchema,
-  GetActiveBundleRequestSchema,
-  type GetActiveBundleResponse,
-  ListBundlesRequestSchema,
-  type ListBundlesResponse,
-  PolicyAdminService,
-  PushBundleRequestSchema,
-  type PushBundleResponse,
-} from "../../src/gen/verdict/v1/admin_pb.js";
-import { CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { GetActiveBundleRequestSchema, PolicyAdminService } from "../../src/gen/verdict/v1/admin_pb.js";
+import { type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { admin, allowed, example, failedPrecondition, noEdits, signed, TOKEN, waitForRevision, withRevision } from "../helpers/admin.js";
 import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
 import { startRedis, type TestRedis } from "../helpers/redis-server.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 import { tarGz } from "../helpers/tar.js";
 import { utf8 } from "../helpers/wire.js";
 
-const TOKEN = "admin-token-for-tests";
-const example = (name: string) => fromJson(CheckRequestSchema, (JSON.parse(readFileSync(join(EXAMPLE_BUNDLE, "tests", `${name}.json`), "utf8")) as { request: JsonValue }).request);
-const allowed = example("editor_can_edit_document");
-const base = () =>
-  new Map(
-    ["manifest.json", "schema.cedarschema", "entities.json", "guardrails.cedar", "roles.cedar", "ownership.cedar", ...readdirSync(join(EXAMPLE_BUNDLE, "tests")).map((t) => `tests/${t}`)].map(
-      (f) => [f, readFileSync(join(EXAMPLE_BUNDLE, f))] as [string, Uint8Array],
-    ),
-  );
-/** The example bundle with a new revision and a forbid that denies every edit. */
-const noEdits = (revision: string) => {
-  const files = base();
-  files.set("manifest.json", utf8(JSON.stringify({ name: "example-docs-api", revision })));
-  files.set("freeze.cedar", utf8(`@id("edit-freeze") forbid(principal, action == App::Action::"edit", resource);`));
-  // The freeze contradicts these two examples; a bundle must carry tests that pass.
-  files.delete("tests/editor_can_edit_document.json");
-  files.delete("tests/viewer_cannot_edit_document.json");
-  return files;
-};
-const withRevision = (revision: string) => {
-  const files = base();
-  files.set("manifest.json", utf8(JSON.stringify({ name: "example-docs-api", revision })));
-  return files;
-};
-
-/** An admin client; an empty token sends no authorization header. */
-function admin(v: RunningVerdict, token = TOKEN) {
-  const client = createServiceClient(PolicyAdminService, v.adminAddr);
-  const md = new grpc.Metadata();
-  if (token) md.set("authorization", `Bearer ${token}`);
-  return {
-    push: async (files: Map<string, Uint8Array> | Buffer, dryRun = false) =>
-      client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: Buffer.isBuffer(files) ? files : await packBundle(files as Map<string, Uint8Array>), dryRun }), md),
-    active: () => client.call<GetActiveBundleResponse>("getActiveBundle", create(GetActiveBundleRequestSchema, {}), md),
-    list: () => client.call<ListBundlesResponse>("listBundles", create(ListBundlesRequestSchema, {}), md),
-    activate: (revision: string) => client.call("activateBundle", create(ActivateBundleRequestSchema, { revision }), md),
-    close: () => client.close(),
-  };
-}
 const decide = async (v: RunningVerdict) => (await v.client.call<CheckResponse>("check", allowed)).decision;
-const failedPrecondition = (pattern: RegExp) => (err: grpc.ServiceError) => {
-  assert.equal(err.code, grpc.status.FAILED_PRECONDITION, err.details);
-  assert.match(err.details, pattern);
-  return true;
-};
 
 describe("PolicyAdminService", () => {
   let v: RunningVerdict;
@@ -132,9 +78,28 @@ describe("PolicyAdminService", () => {
     const poison = withRevision("r-poison");
     poison.set("poison.cedar", utf8(`permit(principal, action, resource) when { ${"(".repeat(d)}true${")".repeat(d)} };`));
     await assert.rejects(a.push(poison), failedPrecondition(/brackets nest 141 deep/));
+    const deep = withRevision("r-poison-deep");
+    deep.set("poison.cedar", utf8(`permit(principal, action, resource) when { ${"(".repeat(10_000)}true${")".repeat(10_000)} };`));
+    await assert.rejects(a.push(deep), failedPrecondition(/poison\.cedar.*brackets nest/));
+    const older = withRevision("r-dup-id");
+    older.set("dup.cedar", utf8(`@id("edit-freeze") permit(principal, action, resource);\n@id("edit-freeze") permit(principal, action, resource);`));
+    await assert.rejects(a.push(older), failedPrecondition(/edit-freeze/));
+    await assert.rejects(a.activate("r-never-pushed"), failedPrecondition(/r-never-pushed is not known/));
     assert.equal((await a.active()).bundle!.revision, before);
     assert.equal((await v.client.call<CheckResponse>("check", example("viewer_cannot_delete_document"))).decision, Decision.DENY, "Checks keep deciding");
     assert.equal(await decide(v), before === "r-freeze" ? Decision.DENY : Decision.ALLOW);
+  });
+
+  it("refuses an archive over bundles.maxPushBytes with RESOURCE_EXHAUSTED", async () => {
+    const small = await startVerdict(EXAMPLE_BUNDLE, { "admin.token": TOKEN, "bundles.maxPushBytes": 64 * 1024 });
+    const sa = admin(small);
+    try {
+      await assert.rejects(sa.push(Buffer.alloc(256 * 1024, 1)), (err: grpc.ServiceError) => err.code === grpc.status.RESOURCE_EXHAUSTED);
+      await assert.rejects(sa.push(Buffer.alloc(60 * 1024, 1)), (err: grpc.ServiceError) => err.code === grpc.status.FAILED_PRECONDITION && /not a gzip archive/.test(err.details));
+    } finally {
+      sa.close();
+      await small.stop();
+    }
   });
 
   it("a dry run tests without activating", async () => {
@@ -174,40 +139,62 @@ describe("PolicyAdminService", () => {
   });
 });
 
+/** A key pair, its public key file, and a signed copy of the example bundle as a start-up folder. */
+async function signedSetup() {
+  const keys = generateKeyPairSync("ed25519");
+  const dir = writeBundle({});
+  const pub = join(dir.dir, "pub.pem");
+  writeFileSync(pub, keys.publicKey.export({ type: "spki", format: "pem" }));
+  const startup = writeBundle({});
+  for (const [p, b] of await signed(withRevision("r1"), "r1", keys.privateKey)) {
+    mkdirSync(join(startup.dir, p, ".."), { recursive: true });
+    writeFileSync(join(startup.dir, p), b);
+  }
+  return {
+    keys,
+    pub,
+    startupDir: startup.dir,
+    cleanup: () => {
+      dir.cleanup();
+      startup.cleanup();
+    },
+  };
+}
+
 describe("signed bundles only, when a key is configured", () => {
-  it("refuses unsigned and wrongly signed pushes, accepts the signed one; an older signature is a replay", async () => {
-    const keys = generateKeyPairSync("ed25519");
+  it("refuses unsigned, wrongly signed, tampered and stripped pushes, accepts the signed one; an older signature is a replay", async () => {
+    const s = await signedSetup();
     const other = generateKeyPairSync("ed25519");
-    const dir = writeBundle({});
-    const pub = join(dir.dir, "pub.pem");
-    writeFileSync(pub, keys.publicKey.export({ type: "spki", format: "pem" }));
-    const sign = async (files: Map<string, Uint8Array>, revision: string, key = keys.privateKey) =>
-      new Map([...files, [SIGNATURE_FILE, utf8(await signBundle(files, { name: "example-docs-api", revision }, key, "EdDSA"))]]);
-    // The start-up bundle must be signed too.
-    const startup = writeBundle({});
-    const first = await sign(withRevision("r1"), "r1");
-    for (const [p, b] of first) {
-      const { mkdirSync } = await import("node:fs");
-      mkdirSync(join(startup.dir, p, ".."), { recursive: true });
-      writeFileSync(join(startup.dir, p), b);
-    }
-    const older = await sign(withRevision("r0"), "r0");
+    const older = await signed(withRevision("r0"), "r0", s.keys.privateKey);
     await new Promise((r) => setTimeout(r, 1100)); // signatures carry whole seconds
-    const v = await startVerdict(startup.dir, { "admin.token": TOKEN, "bundles.verificationKey": pub });
+    const v = await startVerdict(s.startupDir, { "admin.token": TOKEN, "bundles.verificationKey": s.pub });
     const a = admin(v);
     try {
       await assert.rejects(a.push(withRevision("r2")), failedPrecondition(/not signed/));
-      await assert.rejects(a.push(await sign(withRevision("r2"), "r2", other.privateKey)), failedPrecondition(/does not verify/));
-      const tampered = await sign(withRevision("r2"), "r2");
+      await assert.rejects(a.push(await signed(withRevision("r2"), "r2", other.privateKey)), failedPrecondition(/does not verify/));
+      const tampered = await signed(withRevision("r2"), "r2", s.keys.privateKey);
       tampered.set("extra.cedar", utf8(`permit(principal, action, resource);`));
       await assert.rejects(a.push(tampered), failedPrecondition(/extra\.cedar: not covered/));
-      assert.equal((await a.push(await sign(withRevision("r2"), "r2"))).activated, true);
+      const changed = await signed(withRevision("r2"), "r2", s.keys.privateKey);
+      changed.set("roles.cedar", utf8(`${Buffer.from(changed.get("roles.cedar")!).toString()}\n`));
+      await assert.rejects(a.push(changed), failedPrecondition(/roles\.cedar: changed since the bundle was signed/));
+      assert.equal((await a.active()).bundle!.revision, "r1");
+      assert.equal((await a.push(await signed(withRevision("r2"), "r2", s.keys.privateKey))).activated, true);
       await assert.rejects(a.push(older), failedPrecondition(/signed before the active revision/));
+      assert.equal((await a.active()).bundle!.revision, "r2");
     } finally {
       a.close();
       await v.stop();
-      dir.cleanup();
-      startup.cleanup();
+      s.cleanup();
+    }
+  });
+
+  it("a bad verification key stops the start with the setting's name", async () => {
+    const empty = writeBundle({ "empty.pem": "" });
+    try {
+      await assert.rejects(startVerdict(EXAMPLE_BUNDLE, { "bundles.verificationKey": join(empty.dir, "empty.pem") }), /bundles\.verificationKey: cannot use/);
+    } finally {
+      empty.cleanup();
     }
   });
 });
@@ -216,23 +203,31 @@ describe("fleet fan-out through Redis", () => {
   let redis: TestRedis;
   before(async () => (redis = await startRedis()));
   after(() => redis.kill());
+  const fleet = (namespace: string, extra: Record<string, unknown> = {}) => ({
+    "admin.token": TOKEN,
+    "redis.url": redis.url,
+    "redis.namespace": namespace,
+    "cache.macSecret": "fleet-secret-0123456789",
+    "bundles.fanoutCheckMs": 500,
+    ...extra,
+  });
 
-  it("a push to one replica reaches the others, and a replica started later starts on it", async () => {
-    const settings = { "admin.token": TOKEN, "redis.url": redis.url, "cache.macSecret": "fleet-secret-0123456789", "bundles.fanoutCheckMs": 500 };
-    const one = await startVerdict(EXAMPLE_BUNDLE, settings);
-    const two = await startVerdict(EXAMPLE_BUNDLE, settings);
+  it("a push to one replica reaches the others, a replica started later starts on it, and a rollback follows", async () => {
+    const one = await startVerdict(EXAMPLE_BUNDLE, fleet("push"));
+    const two = await startVerdict(EXAMPLE_BUNDLE, fleet("push"));
     const a = admin(one);
     try {
+      const startRevision = (await a.active()).bundle!.revision;
       await a.push(noEdits("r-fleet"));
-      const until = Date.now() + 5000;
-      while ((await two.client.call<CheckResponse>("check", allowed)).bundleRevision !== "r-fleet") {
-        if (Date.now() > until) assert.fail("replica two never followed the push");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForRevision(two, "r-fleet");
       assert.equal(await decide(two), Decision.DENY);
-      const three = await startVerdict(EXAMPLE_BUNDLE, settings);
+      const three = await startVerdict(EXAMPLE_BUNDLE, fleet("push"));
       try {
-        assert.equal((await three.client.call<CheckResponse>("check", allowed)).bundleRevision, "r-fleet");
+        assert.equal((await three.client.call<CheckResponse>("check", allowed)).bundleRevision, "r-fleet", "a later replica starts on the pushed revision");
+        await a.activate(startRevision);
+        await waitForRevision(two, startRevision);
+        await waitForRevision(three, startRevision);
+        assert.equal(await decide(two), Decision.ALLOW, "the old decisions return on every replica");
       } finally {
         await three.stop();
       }
@@ -242,4 +237,62 @@ describe("fleet fan-out through Redis", () => {
       await two.stop();
     }
   });
+
+  it("two replicas pushed different revisions at once converge on one", async () => {
+    const one = await startVerdict(EXAMPLE_BUNDLE, fleet("race"));
+    const two = await startVerdict(EXAMPLE_BUNDLE, fleet("race"));
+    const [a, b] = [admin(one), admin(two)];
+    try {
+      await Promise.all([a.push(noEdits("r-race-a")), b.push(withRevision("r-race-b"))]);
+      const until = Date.now() + 10_000;
+      while ((await servedBy(one)) !== (await servedBy(two))) {
+        if (Date.now() > until) assert.fail(`replicas disagree: ${await servedBy(one)} vs ${await servedBy(two)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(["r-race-a", "r-race-b"].includes(await servedBy(one)));
+    } finally {
+      a.close();
+      b.close();
+      await one.stop();
+      await two.stop();
+    }
+  });
+
+  it("B-14 bundle bytes written straight into Redis are verified by every replica and refused unsigned", async () => {
+    const s = await signedSetup();
+    const settings = fleet("forged", { "bundles.verificationKey": s.pub });
+    const one = await startVerdict(s.startupDir, settings);
+    const a = admin(one);
+    const { Redis } = await import("ioredis");
+    const raw = new Redis(redis.url);
+    try {
+      const { packBundle } = await import("../../src/bundle/signing/bundle-archive.js");
+      await raw.hset("verdict:v1:forged:bundle", { revision: "r-forged", digest: "forged", archive: await packBundle(noEdits("r-forged")) });
+      await raw.publish("verdict:v1:forged:bundles", "r-forged");
+      // A properly signed push afterwards still goes through: the replica was not wedged.
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.equal((await a.active()).bundle!.revision, "r1", "the forged bundle was refused");
+      await a.push(await signed(noEdits("r-signed"), "r-signed", s.keys.privateKey));
+      const late = await startVerdict(s.startupDir, settings);
+      try {
+        assert.equal(await servedBy(late), "r-signed");
+      } finally {
+        await late.stop();
+      }
+      await raw.hset("verdict:v1:forged:bundle", { revision: "r-forged-2", digest: "forged-2", archive: await packBundle(withRevision("r-forged-2")) });
+      const victim = await startVerdict(s.startupDir, settings);
+      try {
+        assert.equal(await servedBy(victim), "r1", "a replica starting on a forged record keeps its own verified bundle");
+      } finally {
+        await victim.stop();
+      }
+    } finally {
+      raw.disconnect();
+      a.close();
+      await one.stop();
+      s.cleanup();
+    }
+  });
 });
+
+const servedBy = async (v: RunningVerdict) => (await v.client.call<CheckResponse>("check", allowed)).bundleRevision;

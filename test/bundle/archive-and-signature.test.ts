@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { CompactSign } from "jose";
 import { DEFAULT_BUNDLE_READ_LIMITS } from "../../src/bundle/bundle-files.js";
 import { packBundle } from "../../src/bundle/signing/bundle-archive.js";
@@ -12,6 +12,13 @@ import { utf8 } from "../helpers/wire.js";
 
 const read = (gz: Buffer) => readBundleArchive(gz, DEFAULT_BUNDLE_READ_LIMITS);
 const manifest = { name: "manifest.json", content: '{"name":"t"}' };
+/** Recomputes a ustar header's checksum after a test edited it. */
+function fixChecksum(h: Buffer): void {
+  h.write("        ", 148);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+}
 
 describe("bundle archives are read in memory and refused when hostile", () => {
   it("reads regular files and folders", async () => {
@@ -35,10 +42,25 @@ describe("bundle archives are read in memory and refused when hostile", () => {
   it("B-03 the same name twice", async () => {
     await assert.rejects(read(tarGz([manifest, { name: "p.cedar", content: "a" }, { name: "p.cedar", content: "b" }])), /appears twice/);
   });
-  it("B-04 a gzip bomb stops at the size limit", async () => {
-    const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024));
-    assert.ok(bomb.length < 1024 * 1024);
-    await assert.rejects(read(bomb), /expands beyond the \d+-byte limit/);
+  it("B-04 gzip bombs stop early: zeros, one huge file, many large files", async () => {
+    const zeros = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    assert.ok(zeros.length < 1024 * 1024);
+    await assert.rejects(read(zeros), /Unrecognized archive format/);
+    const header = gunzipSync(tarGz([{ name: "big.cedar", content: Buffer.alloc(64 * 1024) }])).subarray(0, 512);
+    const claimsHuge = Buffer.from(header);
+    claimsHuge.write(`${(200 * 1024 * 1024).toString(8).padStart(11, "0")}\0`, 124);
+    fixChecksum(claimsHuge);
+    await assert.rejects(read(gzipSync(Buffer.concat([claimsHuge, Buffer.alloc(16 * 1024 * 1024)]))), /big\.cedar: 209715200 bytes is over the \d+-byte file limit/);
+    const limits = { ...DEFAULT_BUNDLE_READ_LIMITS, maxFileBytes: 1024 * 1024, maxTotalBytes: 4 * 1024 * 1024 };
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `f${i}.cedar`, content: Buffer.alloc(1024 * 1024) }));
+    await assert.rejects(readBundleArchive(tarGz([manifest, ...many]), limits), /f3\.cedar: bundle is over the 4194304-byte size limit/);
+  });
+  it("a truncated archive and a corrupted header are refused", async () => {
+    const raw = gunzipSync(tarGz([manifest, { name: "a.cedar", content: "x".repeat(3000) }]));
+    await assert.rejects(read(gzipSync(raw.subarray(0, 1200))), /truncated/);
+    const bad = Buffer.from(raw);
+    bad[10] = bad[10]! ^ 1;
+    await assert.rejects(read(gzipSync(bad)), /checksum failure/);
   });
   it("B-04 too many entries", async () => {
     const many = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}.cedar`, content: "" }));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { cacheKey, canonicalRequest } from "../../src/cache/cache-key.js";
 import { CheckRequestSchema } from "../../src/gen/verdict/v1/authorization_pb.js";
 import type { AuthzRequest } from "../../src/model/authz-request.js";
@@ -50,6 +51,7 @@ describe("cache key", () => {
     assert.notEqual(key(req({ resource: ent("Doc", "d", {}, [{ type: "Folder", id: "f" }]) })), base);
     assert.notEqual(key(req({ entities: [ent("G", "1")] })), base);
     assert.notEqual(key(req(), "r2@abc"), base);
+    assert.notEqual(cacheKey("ns", "r1@abc", req(), "strict"), cacheKey("ns", "r1@abc", req(), "cedar"), "evaluation settings");
     assert.match(base, /^verdict:v1:ns:r1@abc:[0-9a-f]{64}$/);
   });
 
@@ -57,5 +59,37 @@ describe("cache key", () => {
     const wire = (requestId: string) =>
       fromCheckRequest(create(CheckRequestSchema, { principal: { uid: { type: "U", id: "u" } }, action: { id: "a" }, resource: { uid: { type: "R", id: "r" } }, requestId }));
     assert.equal(canonicalRequest(wire("one")), canonicalRequest(wire("two")));
+  });
+});
+
+describe("cache key properties", () => {
+  const str = fc.string({ unit: "grapheme-composite", maxLength: 8 });
+  const scalar: fc.Arbitrary<Value> = fc.oneof(
+    fc.boolean().map((value): Value => ({ kind: "bool", value })),
+    fc.integer().map((value): Value => ({ kind: "long", value })),
+    str.map((value): Value => ({ kind: "string", value })),
+  );
+  const attrs = fc.dictionary(str, scalar, { maxKeys: 5 });
+  const reversed = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).reverse());
+
+  it("equal requests in any field, entity or set order have one key", () => {
+    fc.assert(
+      fc.property(attrs, attrs, fc.array(scalar, { maxLength: 5 }), fc.uniqueArray(str, { maxLength: 4 }), (a, c, set, ids) => {
+        const one = req({ principal: ent("U", "p", a), context: { ...c, s: { kind: "set", values: set } }, entities: ids.map((id) => ent("G", id)) });
+        const two = req({ principal: ent("U", "p", reversed(a)), context: { s: { kind: "set", values: [...set].reverse() }, ...reversed(c) }, entities: ids.map((id) => ent("G", id)).reverse() });
+        assert.equal(key(one), key(two));
+      }),
+    );
+  });
+
+  it("distinct principals, actions or context strings never share a key", () => {
+    fc.assert(
+      fc.property(str, str, str, str, (a, b, c, d) => {
+        fc.pre(a !== c || b !== d);
+        assert.notEqual(key(req({ principal: ent(a, b) })), key(req({ principal: ent(c, d) })));
+        assert.notEqual(key(req({ action: { type: a, id: b } })), key(req({ action: { type: c, id: d } })));
+        assert.notEqual(key(req({ context: { [a]: { kind: "string", value: b } } })), key(req({ context: { [c]: { kind: "string", value: d } } })));
+      }),
+    );
   });
 });

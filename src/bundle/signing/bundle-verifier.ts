@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { BundleError } from "../bundle-error.js";
 import type { BundleFiles } from "../bundle-files.js";
 import { type SignedPayload, verifyBundle } from "./bundle-signature.js";
 
@@ -10,22 +9,30 @@ import { type SignedPayload, verifyBundle } from "./bundle-signature.js";
  * without the signing key is refused.
  */
 export class BundleVerifier {
-  readonly #keyFile: string;
+  readonly #key: KeyObject;
   readonly #keyId: string | undefined;
-  #key: Promise<KeyObject> | undefined;
 
-  constructor(keyFile: string, keyId?: string) {
-    this.#keyFile = keyFile;
+  constructor(key: KeyObject, keyId?: string) {
+    if (key.asymmetricKeyType !== "ed25519" && !(key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1")) {
+      throw new Error(`the verification key is ${key.asymmetricKeyType ?? "not asymmetric"}; use an Ed25519 or P-256 public key`);
+    }
+    this.#key = key;
     this.#keyId = keyId;
   }
 
-  async verify(files: BundleFiles): Promise<SignedPayload> {
-    this.#key ??= readFile(this.#keyFile).then(
-      (pem) => createPublicKey(pem),
-      (err: Error) => {
-        throw new BundleError(`cannot read the bundle verification key ${this.#keyFile}: ${err.message}`);
-      },
-    );
-    return verifyBundle(files, await this.#key, this.#keyId);
+  /**
+   * Reads the key at start, so a missing, empty or wrong key stops the process with the
+   * setting's name instead of refusing every bundle later.
+   */
+  static fromFile(path: string, keyId?: string): BundleVerifier {
+    try {
+      return new BundleVerifier(createPublicKey(readFileSync(path)), keyId);
+    } catch (err) {
+      throw new Error(`bundles.verificationKey: cannot use ${path} as a public key: ${(err as Error).message}`);
+    }
+  }
+
+  verify(files: BundleFiles): Promise<SignedPayload> {
+    return verifyBundle(files, this.#key, this.#keyId);
   }
 }

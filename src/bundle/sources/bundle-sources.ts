@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
 import type { Logger } from "../../observability/logger.js";
-import type { BundleActivator } from "../bundle-activator.js";
+import type { ActiveBundle } from "../active-bundle.js";
+import { BundleError } from "../bundle-error.js";
 import type { BundleReadLimits } from "../bundle-files.js";
 import type { BundleRegistry } from "../bundle-registry.js";
 import { packBundle } from "../signing/bundle-archive.js";
@@ -19,46 +21,56 @@ export interface BundleSourceSettings {
 }
 
 /**
- * Start-up order, later sources winning: the configured folder or archive; then the bundle
- * last pushed to this replica (local store, when there is no Redis); then the fleet's pushed
- * bundle (Redis). Afterwards the folder is watched and the fleet is followed.
+ * Start-up precedence, later sources winning: the configured folder or archive; then the
+ * bundle an operator last pushed or re-activated — from Redis when it is configured, else from
+ * the local store. A push is a deliberate act made after deployment, so it wins over what the
+ * deployment ships until the next push; the folder is the fallback before the first push and
+ * whenever the pushed bundle cannot be loaded (and the other way round: a broken folder with a
+ * good pushed bundle still starts). Afterwards the folder is watched (a change is activated on
+ * this replica only) and the fleet is followed. Everything goes through the registry: verified,
+ * compiled and tested like a push.
  */
 export class BundleSources {
   readonly #settings: BundleSourceSettings;
-  readonly #activator: BundleActivator;
   readonly #registry: BundleRegistry;
+  readonly #active: ActiveBundle;
   readonly #log: Logger;
   readonly #store: LocalBundleStore | undefined;
   readonly #fanout: RedisBundleFanout | undefined;
   #watcher: { close(): void } | undefined;
 
-  constructor(settings: BundleSourceSettings, activator: BundleActivator, registry: BundleRegistry, log: Logger, store?: LocalBundleStore, fanout?: RedisBundleFanout) {
+  constructor(settings: BundleSourceSettings, registry: BundleRegistry, active: ActiveBundle, log: Logger, store?: LocalBundleStore, fanout?: RedisBundleFanout) {
     this.#settings = settings;
-    this.#activator = activator;
     this.#registry = registry;
+    this.#active = active;
     this.#log = log;
     this.#store = store;
     this.#fanout = fanout;
   }
 
-  /** Loads the start-up bundle (throws `BundleError` if it is bad), then the pushed ones. */
+  /** Activates the start-up bundle; throws `BundleError` only when no source gave a good one. */
   async start(): Promise<void> {
     const { path } = this.#settings;
-    const files = await readBundlePath(path, this.#settings.readLimits);
-    await this.#activator.activate(files, `startup:${path}`);
+    let startupError: unknown;
+    try {
+      await this.#registry.receive(await this.#readPath(), `startup:${path}`);
+    } catch (err) {
+      startupError = err;
+    }
     const stored = await this.#store?.load();
     if (stored !== undefined) {
       await this.#registry.receive(stored, "local-store").then(
-        () => this.#log.info({ path }, "serving the bundle last pushed to this replica instead of the start-up bundle"),
+        (changed) => changed && this.#log.info({ path }, "serving the bundle last pushed to this replica instead of the start-up bundle"),
         () => this.#log.warn("the locally stored pushed bundle was refused; serving the start-up bundle"),
       );
     }
     await this.#fanout?.start(this.#settings.fanoutCheckMs);
+    if (this.#active.snapshot === undefined) throw startupError instanceof Error ? startupError : new BundleError(`no bundle could be loaded from ${path}`);
+    if (startupError !== undefined) this.#log.warn({ err: (startupError as Error).message, path }, "the start-up bundle was refused; serving the pushed bundle");
     if (this.#settings.watch && !path.endsWith(".tar.gz")) {
       this.#watcher = watchDirectory(path, this.#settings.watchDebounceMs, async () => {
         try {
-          const next = await readBundlePath(path, this.#settings.readLimits);
-          await this.#registry.receive(await packBundle(next), `watch:${path}`);
+          await this.#registry.receive(await this.#readPath(), `watch:${path}`);
         } catch (err) {
           this.#log.warn({ err: (err as Error).message, path }, "bundle folder changed but the new content was refused; the last good bundle keeps serving");
         }
@@ -69,5 +81,13 @@ export class BundleSources {
   async close(): Promise<void> {
     this.#watcher?.close();
     await this.#fanout?.close();
+  }
+
+  /** The configured source as an archive: a tarball as it is, a folder packed in memory order. */
+  async #readPath(): Promise<Uint8Array> {
+    const { path, readLimits } = this.#settings;
+    const files = await readBundlePath(path, readLimits);
+    if (files.size === 0) throw new BundleError(`${path}: no files`);
+    return path.endsWith(".tar.gz") ? readFile(path) : packBundle(files);
   }
 }

@@ -1,11 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BundlePublisher } from "../bundle-registry.js";
+import type { BundlePublisher, PublishedBundle } from "../bundle-registry.js";
 
 /**
- * Keeps the last activated pushed bundle on local disk (atomically: write, then rename), so a
- * replica without Redis restarts on what was pushed to it. The archive is verified again when
- * it is read back, like any other source.
+ * Keeps the bundle an operator last pushed or re-activated on local disk (write, then rename,
+ * so a crash never leaves half an archive), so a replica without Redis restarts on it. The
+ * archive is verified, compiled and tested again when it is read back, like any other source.
  */
 export class LocalBundleStore implements BundlePublisher {
   readonly #dir: string;
@@ -14,12 +14,13 @@ export class LocalBundleStore implements BundlePublisher {
     this.#dir = dir;
   }
 
-  async publish(revision: string, archive: Uint8Array): Promise<void> {
+  async publish(bundle: PublishedBundle): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
     const tmp = join(this.#dir, `.active.${process.pid}.tmp`);
-    await writeFile(tmp, archive);
+    await writeFile(tmp, bundle.archive);
     await rename(tmp, join(this.#dir, "active.tar.gz"));
-    await writeFile(join(this.#dir, "active.revision"), `${revision}\n`);
+    // For people looking at the folder; the archive itself is what is loaded.
+    await writeFile(join(this.#dir, "active.revision"), `${bundle.revision}\n`);
   }
 
   /** The stored archive, or undefined when nothing was pushed yet. */

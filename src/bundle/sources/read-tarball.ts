@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { BundleError } from "../bundle-error.js";
 import { type BundleFiles, type BundleReadLimits, unsafePathReason } from "../bundle-files.js";
@@ -15,28 +15,29 @@ export async function readBundleTarball(path: string, limits: BundleReadLimits):
   return readBundleArchive(bytes, limits);
 }
 
+/** Regular-file entry types; everything else but folders refuses the bundle. */
+const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
+
 /**
  * Reads a gzipped tar archive entirely in memory; nothing is ever extracted to disk. Only
  * regular files and folders are accepted; links, devices, FIFOs, unsafe paths and duplicate
- * names refuse the whole bundle. Decompression stops as soon as the size limit is passed, so
- * a gzip bomb costs at most the limit.
+ * names refuse the whole bundle. The archive is decompressed in chunks and parsed as it
+ * streams, and decompression stops at the first problem or as soon as the output passes the
+ * size limit, so a gzip bomb or a flood of entries costs at most the limits, never the whole.
  */
-export async function readBundleArchive(gz: Uint8Array, limits: BundleReadLimits): Promise<BundleFiles> {
-  let tarBytes: Buffer;
-  try {
-    // Headers and padding add at most 1 KiB per entry on top of the content.
-    tarBytes = gunzipSync(gz, { maxOutputLength: limits.maxTotalBytes + (limits.maxFiles + 2) * 1024 });
-  } catch (err) {
-    const tooBig = (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError;
-    throw new BundleError(tooBig ? `bundle archive expands beyond the ${limits.maxTotalBytes}-byte limit` : `bundle is not a gzip archive: ${(err as Error).message}`);
-  }
+export function readBundleArchive(gz: Uint8Array, limits: BundleReadLimits): Promise<BundleFiles> {
+  // Headers and padding add at most 1.5 KiB per entry (header, PAX header, padding) on top of the content.
+  const maxExpanded = limits.maxTotalBytes + (limits.maxFiles + 2) * 1536;
   const files = new Map<string, Uint8Array>();
   let problem: string | undefined;
   let entries = 0;
   let total = 0;
-  const parser = new Parser({ strict: true });
-  const done = new Promise<void>((resolve) => parser.on("end", () => resolve()));
+  let sawEnd = false;
+  const parser = new Parser();
+  // The end-of-archive marker; whatever follows it is ignored, and not even decompressed.
+  parser.on("eof", () => (sawEnd = true));
   parser.on("warn", (_code: string, message: string) => (problem ??= `invalid tar archive: ${message}`));
+  parser.on("error", (err: Error) => (problem ??= `invalid tar archive: ${err.message}`));
   parser.on("entry", (entry: ReadEntry) => {
     const path = entry.path.replace(/^\.\//, "");
     const refuse = (why: string) => {
@@ -48,20 +49,53 @@ export async function readBundleArchive(gz: Uint8Array, limits: BundleReadLimits
       const reason = path === "" ? undefined : unsafePathReason(path.replace(/\/$/, ""), limits.maxDepth);
       return reason ? refuse(reason) : entry.resume();
     }
-    if (entry.type !== "File" && entry.type !== "OldFile" && entry.type !== "ContiguousFile") return refuse(`${entry.type} entries are refused; only regular files and folders`);
+    if (!FILE_TYPES.has(entry.type)) return refuse(`${entry.type} entries are refused; only regular files and folders`);
     const reason = unsafePathReason(path, limits.maxDepth);
     if (reason) return refuse(reason);
     if (files.has(path)) return refuse("appears twice in the archive");
-    if ((entry.size ?? 0) > limits.maxFileBytes) return refuse(`${entry.size} bytes is over the ${limits.maxFileBytes}-byte file limit`);
-    total += entry.size ?? 0;
+    if (entry.size > limits.maxFileBytes) return refuse(`${entry.size} bytes is over the ${limits.maxFileBytes}-byte file limit`);
+    total += entry.size;
     if (total > limits.maxTotalBytes) return refuse(`bundle is over the ${limits.maxTotalBytes}-byte size limit`);
     const chunks: Buffer[] = [];
+    files.set(path, new Uint8Array());
     entry.on("data", (c: Buffer) => chunks.push(c));
     entry.on("end", () => files.set(path, Buffer.concat(chunks)));
   });
-  parser.end(tarBytes);
-  await done;
-  if (problem !== undefined) throw new BundleError(problem);
-  if (files.size === 0) throw new BundleError("bundle archive holds no files");
-  return files;
+
+  return new Promise((resolve, reject) => {
+    const gunzip = createGunzip();
+    let expanded = 0;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      gunzip.destroy();
+      if (problem !== undefined) reject(new BundleError(problem));
+      else if (files.size === 0) reject(new BundleError("bundle archive holds no files"));
+      else resolve(files);
+    };
+    gunzip.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      if (sawEnd) {
+        gunzip.destroy();
+        parser.end();
+        return;
+      }
+      expanded += chunk.length;
+      if (expanded > maxExpanded) problem ??= `bundle archive expands beyond the ${limits.maxTotalBytes}-byte limit`;
+      else parser.write(chunk);
+      if (problem !== undefined) finish();
+    });
+    gunzip.on("error", (err: Error) => {
+      problem ??= `bundle is not a gzip archive: ${err.message}`;
+      finish();
+    });
+    // The parser always ends (warning first about a truncated or unrecognised archive).
+    gunzip.on("end", () => parser.end());
+    parser.on("end", () => {
+      if (!sawEnd) problem ??= "invalid tar archive: truncated (no end-of-archive marker)";
+      finish();
+    });
+    gunzip.end(gz);
+  });
 }

@@ -39,7 +39,7 @@ export function adminService(registry: BundleRegistry, active: ActiveBundle, max
     pushBundle: unary(PolicyAdminService.method.pushBundle, async (req, call) => {
       if (req.bundle.length > maxBundleBytes) throw limitExceeded(`bundle: ${req.bundle.length} bytes is over the ${maxBundleBytes}-byte limit`);
       if (req.bundle.length === 0) throw new VerdictError("invalid_argument", "bundle: empty; send a .tar.gz made by `verdict bundle build`");
-      const out = await registry.push(req.bundle, { dryRun: req.dryRun, by: caller(call), publish: true }).catch(refused);
+      const out = await registry.push(req.bundle, { dryRun: req.dryRun, by: caller(call) }).catch(refused);
       return create(PushBundleResponseSchema, {
         bundle: info(out.snapshot, knownOf(out.snapshot)),
         activated: out.activated,
