@@ -77,7 +77,7 @@ describe("AuthZEN request → Cedar request", () => {
     const req = map({ ...base, subject: { ...base.subject, properties: { age: 42 } } });
     assert.deepEqual(req.principal.uid, { type: "App::User", id: "alice" });
     assert.deepEqual(req.principal.attrs, { age: { kind: "long", value: 42 } });
-    assert.deepEqual(req.action, { type: "", id: "view" });
+    assert.deepEqual(req.action, { type: "App::Action", id: "view" });
     assert.deepEqual(req.resource.uid, { type: "App::Doc", id: "d1" });
   });
 

@@ -58,7 +58,7 @@ export function toAuthzRequest(parts: AuthzenParts, inputs: MappingInputs): Auth
       context[target] = convert(action["properties"], "action.properties", declared, inputs, 1) ?? { kind: "record", fields: {} };
     }
   }
-  return { principal: subject, action: { type: "", id }, resource, context, entities: [] };
+  return { principal: subject, action: { type: inputs.defaultActionType, id }, resource, context, entities: [] };
 }
 
 function entityOf(x: unknown, field: string, inputs: MappingInputs): Entity {
