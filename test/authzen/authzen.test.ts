@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,6 +17,13 @@ const directory = fixture("todo-directory.json") as Record<string, { id: string;
 const BUNDLE = join(REPO, "policies/examples/authzen-todo");
 const RICK = "CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs";
 const MORTY = "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs";
+
+it("`verdict test` passes on the AuthZEN example bundles (Todo and certification fixture)", () => {
+  for (const bundle of [BUNDLE, join(REPO, "policies/examples/authzen-certification")]) {
+    const out = execFileSync(process.execPath, [join(REPO, "dist/src/main.js"), "test", bundle], { encoding: "utf8" });
+    assert.match(out, / passed, 0 failed/);
+  }
+});
 
 describe("AuthZEN Todo interop suite over HTTP", () => {
   let v: RunningVerdict;
