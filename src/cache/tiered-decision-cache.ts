@@ -6,6 +6,9 @@ import type { CacheMetrics } from "./cache-metrics.js";
 import { cacheKey } from "./cache-key.js";
 import type { SharedCache } from "./shared-cache.js";
 
+/** Fingerprint entries share the local tier; the prefix keeps them apart from request hashes. */
+const fingerprintKey = (scope: string, fingerprint: string) => `fp:${scope}:${fingerprint}`;
+
 /** Bounds of the in-process tier. */
 export interface LocalCacheSettings {
   readonly maxEntries: number;
@@ -32,7 +35,8 @@ export class TieredDecisionCache implements DecisionCache {
   readonly #inflight = new Map<string, Promise<Resolved>>();
 
   constructor(settings: LocalCacheSettings, shared: SharedCache | undefined, metrics: CacheMetrics) {
-    this.#local = new LRUCache({ max: settings.maxEntries, ttl: settings.ttlMs, ttlAutopurge: false });
+    // A decision answered through a fingerprinting front door is held under two keys.
+    this.#local = new LRUCache({ max: settings.maxEntries * 2, ttl: settings.ttlMs, ttlAutopurge: false });
     this.#shared = shared;
     this.#metrics = metrics;
     this.#namespace = settings.namespace;
@@ -53,6 +57,16 @@ export class TieredDecisionCache implements DecisionCache {
     const flight = this.#viaShared(this.#shared, key, evaluate).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, flight);
     return flight;
+  }
+
+  recall(scope: string, fingerprint: string): Evaluation | undefined {
+    const found = this.#local.get(fingerprintKey(scope, fingerprint));
+    if (found !== undefined) this.#metrics.lookup("local", "hit");
+    return found;
+  }
+
+  remember(scope: string, fingerprint: string, evaluation: Evaluation): void {
+    this.#local.set(fingerprintKey(scope, fingerprint), evaluation);
   }
 
   /** Entries in the local tier, for status and tests. */

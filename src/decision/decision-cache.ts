@@ -13,6 +13,14 @@ export interface Resolved {
  */
 export interface DecisionCache {
   resolve(scope: string, req: AuthzRequest, evaluate: () => Evaluation): Resolved | Promise<Resolved>;
+  /**
+   * The in-process tier by a front door's fingerprint of the request's encoding (equal
+   * encodings are equal requests), so a repeat is answered without decoding it. Optional: a
+   * cache without it makes every request take the full path.
+   */
+  recall?(scope: string, fingerprint: string): Evaluation | undefined;
+  /** Remembers an evaluation under a fingerprint, for `recall`. */
+  remember?(scope: string, fingerprint: string, evaluation: Evaluation): void;
 }
 
 /** The cache when caching is off: every decision is evaluated. */
