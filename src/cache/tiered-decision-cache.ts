@@ -6,6 +6,8 @@ import type { CacheMetrics } from "./cache-metrics.js";
 import { cacheKey } from "./cache-key.js";
 import type { SharedCache } from "./shared-cache.js";
 
+type Evaluate = () => Evaluation | Promise<Evaluation>;
+
 /** Fingerprint entries share the local tier; the prefix keeps them apart from request hashes. */
 const fingerprintKey = (scope: string, fingerprint: string) => `fp:${scope}:${fingerprint}`;
 
@@ -43,7 +45,7 @@ export class TieredDecisionCache implements DecisionCache {
     this.#variant = settings.variant;
   }
 
-  resolve(scope: string, req: AuthzRequest, evaluate: () => Evaluation): Resolved | Promise<Resolved> {
+  resolve(scope: string, req: AuthzRequest, evaluate: Evaluate): Resolved | Promise<Resolved> {
     const key = cacheKey(this.#namespace, scope, req, this.#variant);
     const local = this.#local.get(key);
     if (local !== undefined) {
@@ -51,10 +53,12 @@ export class TieredDecisionCache implements DecisionCache {
       return { evaluation: local, cache: "hit_local" };
     }
     this.#metrics.lookup("local", "miss");
-    if (this.#shared === undefined) return this.#evaluate(key, evaluate);
     const pending = this.#inflight.get(key);
     if (pending !== undefined) return pending;
-    const flight = this.#viaShared(this.#shared, key, evaluate).finally(() => this.#inflight.delete(key));
+    const resolved = this.#shared === undefined ? this.#evaluate(key, evaluate) : this.#viaShared(this.#shared, key, evaluate);
+    // Only an answer that takes time (Redis, a worker) can have identical requests join it.
+    if (!(resolved instanceof Promise)) return resolved;
+    const flight = resolved.finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, flight);
     return flight;
   }
@@ -74,7 +78,7 @@ export class TieredDecisionCache implements DecisionCache {
     return this.#local.size;
   }
 
-  async #viaShared(shared: SharedCache, key: string, evaluate: () => Evaluation): Promise<Resolved> {
+  async #viaShared(shared: SharedCache, key: string, evaluate: Evaluate): Promise<Resolved> {
     const found = await shared.get(key);
     if (typeof found === "object") {
       this.#metrics.lookup("shared", "hit");
@@ -90,8 +94,12 @@ export class TieredDecisionCache implements DecisionCache {
    * The shared write also follows a lookup that errored: one timed-out GET must not keep a
    * decision out of Redis, and the write itself gives up at once while the breaker is open.
    */
-  #evaluate(key: string, evaluate: () => Evaluation): Resolved {
+  #evaluate(key: string, evaluate: Evaluate): Resolved | Promise<Resolved> {
     const evaluation = evaluate();
+    return evaluation instanceof Promise ? evaluation.then((e) => this.#store(key, e)) : this.#store(key, evaluation);
+  }
+
+  #store(key: string, evaluation: Evaluation): Resolved {
     this.#local.set(key, evaluation);
     // After the answer: the write runs on a later tick and its outcome is not awaited.
     if (this.#shared !== undefined) setImmediate(() => this.#shared?.set(key, evaluation));

@@ -3,6 +3,7 @@ import type { ActiveBundle } from "../bundle/active-bundle.js";
 import type { BundleSnapshot } from "../bundle/bundle-snapshot.js";
 import { toVerdictError, unavailable, VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
+import type { EvaluationPool } from "../engine/evaluation-pool.js";
 import type { CacheStatus, DecisionResult, Evaluation } from "../model/decision.js";
 import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
@@ -32,9 +33,12 @@ export class DecisionService {
   readonly #cache: DecisionCache;
   readonly #observer: DecisionObserver;
   readonly #untrustedData: UntrustedDataMode;
+  readonly #pool: EvaluationPool | undefined;
 
-  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver, untrustedData: UntrustedDataMode = "refuse") {
+  /** With a `pool`, evaluations run on its worker threads once they have the bundle. */
+  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver, untrustedData: UntrustedDataMode = "refuse", pool?: EvaluationPool) {
     this.#untrustedData = untrustedData;
+    this.#pool = pool;
     this.#active = active;
     this.#limits = limits;
     this.#cache = cache;
@@ -105,12 +109,15 @@ export class DecisionService {
     guardRequest(req, this.#limits);
     const trusted = applyEntityTrust(req, snapshot.trustedEntityTypes, this.#untrustedData);
     let evaluationSeconds: number | undefined;
-    const evaluate = (): Evaluation => {
+    const evaluate = (): Evaluation | Promise<Evaluation> => {
       const t = process.hrtime.bigint();
+      const done = () => (evaluationSeconds = seconds(t));
+      const pooled = this.#pool?.evaluate(snapshot.policies, trusted);
+      if (pooled !== undefined) return pooled.finally(done);
       try {
         return snapshot.policies.evaluate(trusted);
       } finally {
-        evaluationSeconds = seconds(t);
+        done();
       }
     };
     const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
