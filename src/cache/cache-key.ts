@@ -15,16 +15,21 @@ export function canonicalRequest(req: AuthzRequest): string {
 }
 
 /**
- * SHA-256 of the canonical encoding, hex. `variant` names process settings that change what
- * the engine answers (strict evaluation); it is JSON-quoted, so it cannot run into the request.
+ * SHA-256 of the canonical encoding. `variant` names process settings that change what the
+ * engine answers (strict evaluation); it is JSON-quoted, so it cannot run into the request.
  */
-export function requestHash(req: AuthzRequest, variant = ""): string {
-  return hash("sha256", quote(variant) + canonicalRequest(req), "hex");
+export function requestDigest(req: AuthzRequest, variant = ""): Buffer {
+  return hash("sha256", quote(variant) + canonicalRequest(req), "buffer");
 }
 
-/** The cache key: prefix, namespace, the bundle's content scope, and the request hash. */
+/** The shared (Redis) key: prefix, namespace, the bundle's content scope, and the request digest in hex. */
+export function sharedCacheKey(namespace: string, scope: string, digest: Buffer): string {
+  return `verdict:v1:${namespace}:${scope}:${digest.toString("hex")}`;
+}
+
+/** `sharedCacheKey` of a request. */
 export function cacheKey(namespace: string, scope: string, req: AuthzRequest, variant = ""): string {
-  return `verdict:v1:${namespace}:${scope}:${requestHash(req, variant)}`;
+  return sharedCacheKey(namespace, scope, requestDigest(req, variant));
 }
 
 const quote = (s: string) => JSON.stringify(s);
