@@ -105,7 +105,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       credentials: grpcServerCredentials(config.tls.admin),
       interceptors: [...(mtls ? [mtls] : []), ...(token === undefined ? [] : [bearerTokenInterceptor(token)])],
     });
-    server.add(...adminService(r.resolve(TOKENS.BundleRegistry), r.resolve(TOKENS.ActiveBundle), config.bundles.maxPushBytes));
+    server.add(...adminService(r.resolve(TOKENS.BundleRegistry), r.resolve(TOKENS.ActiveBundle), config.bundles.maxPushBytes, r.resolve(TOKENS.UnmatchedInventory)));
     return server;
   });
   single(TOKENS.DecisionCache, (r) => {

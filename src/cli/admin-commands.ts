@@ -10,6 +10,8 @@ import {
   type GetActiveBundleResponse,
   ListBundlesRequestSchema,
   type ListBundlesResponse,
+  ListUnmatchedRoutesRequestSchema,
+  type ListUnmatchedRoutesResponse,
   PolicyAdminService,
   PushBundleRequestSchema,
   type PushBundleResponse,
@@ -22,7 +24,7 @@ interface AdminFlags {
   token?: string;
 }
 
-/** `verdict bundle push | list | active | activate`: calls on a server's admin listener. */
+/** `verdict bundle push | list | active | unmatched | activate`: calls on a server's admin listener. */
 export function registerAdminCommands(bundle: Command): void {
   const withAdmin = (c: Command) =>
     c.option("--addr <host:port>", "admin listener", "127.0.0.1:50052").option("--token <token>", "admin bearer token (default: $VERDICT_ADMIN_TOKEN)");
@@ -37,6 +39,11 @@ export function registerAdminCommands(bundle: Command): void {
   );
   withAdmin(bundle.command("active").description("show the active bundle")).action((flags: AdminFlags) =>
     call<GetActiveBundleResponse>(flags, "getActiveBundle", create(GetActiveBundleRequestSchema, {}), (r) => describe(r.bundle!)),
+  );
+  withAdmin(bundle.command("unmatched").description("list gateway requests that matched no route, most frequent first")).action((flags: AdminFlags) =>
+    call<ListUnmatchedRoutesResponse>(flags, "listUnmatchedRoutes", create(ListUnmatchedRoutesRequestSchema, {}), (r) =>
+      [...r.routes.map((u) => `${u.count}\t${u.method} ${u.template}\t(last ${u.lastSeen})`), ...(r.dropped > 0n ? [`(${r.dropped} more not kept: the inventory is full)`] : [])].join("\n"),
+    ),
   );
   withAdmin(bundle.command("activate").description("activate a known revision (roll back or forward)").argument("<revision>")).action((revision: string, flags: AdminFlags) =>
     call<ActivateBundleResponse>(flags, "activateBundle", create(ActivateBundleRequestSchema, { revision }), (r) => `activated: ${describe(r.bundle!)}`),

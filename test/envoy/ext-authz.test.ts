@@ -9,7 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { CompactSign, exportJWK, SignJWT } from "jose";
 import { createServiceClient } from "../../src/cli/grpc-client.js";
 import { Authorization, type CheckResponse, CheckRequestSchema, CheckResponseSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
-import { TOKENS } from "../../src/tokens.js";
+import { admin, TOKEN } from "../helpers/admin.js";
 import { REPO } from "../helpers/bundles.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 import { concat, lenField, utf8 } from "../helpers/wire.js";
@@ -66,7 +66,7 @@ describe("Envoy ext_authz v3 Check", () => {
   let client: ReturnType<typeof createServiceClient>;
   before(async () => {
     writeFileSync(join(dir, "jwks.json"), JSON.stringify({ keys: [{ ...(await exportJWK(idp.publicKey)), kid: "test", alg: "RS256", use: "sig" }] }));
-    v = await startVerdict(dir, { "envoy.removeAuthorization": true });
+    v = await startVerdict(dir, { "envoy.removeAuthorization": true, "admin.token": TOKEN });
     client = createServiceClient(Authorization, v.grpcAddr);
   });
   after(async () => {
@@ -169,8 +169,11 @@ describe("Envoy ext_authz v3 Check", () => {
     assert.equal(statusOf(r), 403);
     assert.equal(r.status?.code, 7);
     await check({ method: "POST", path: "/v2/reports/2027?x=1", headers: await bearer() });
-    const inventory = v.container.resolve(TOKENS.UnmatchedInventory).list();
-    assert.deepEqual(inventory.map((e) => [e.method, e.template, e.count]), [["GET", "/v2/reports/{n}", 1], ["POST", "/v2/reports/{n}", 1]]);
+    const client = admin(v);
+    const inventory = await client.unmatched().finally(() => client.close());
+    assert.deepEqual(inventory.routes.map((e) => [e.method, e.template, e.count]), [["GET", "/v2/reports/{n}", 1n], ["POST", "/v2/reports/{n}", 1n]]);
+    assert.ok(inventory.routes.every((e) => Date.parse(e.lastSeen) > 0), "each entry says when it was last seen");
+    assert.equal(inventory.dropped, 0n);
     const metrics = await (await fetch(`${v.httpUrl}/metrics`)).text();
     assert.match(metrics, /verdict_unmatched_requests_total\{method="GET"\} [1-9]/);
   });

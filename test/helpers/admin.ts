@@ -13,6 +13,8 @@ import {
   type GetActiveBundleResponse,
   ListBundlesRequestSchema,
   type ListBundlesResponse,
+  ListUnmatchedRoutesRequestSchema,
+  type ListUnmatchedRoutesResponse,
   PolicyAdminService,
   PushBundleRequestSchema,
   type PushBundleResponse,
@@ -69,6 +71,7 @@ export function admin(v: RunningVerdict, token = TOKEN) {
     active: () => client.call<GetActiveBundleResponse>("getActiveBundle", create(GetActiveBundleRequestSchema, {}), md),
     list: () => client.call<ListBundlesResponse>("listBundles", create(ListBundlesRequestSchema, {}), md),
     activate: (revision: string) => client.call("activateBundle", create(ActivateBundleRequestSchema, { revision }), md),
+    unmatched: () => client.call<ListUnmatchedRoutesResponse>("listUnmatchedRoutes", create(ListUnmatchedRoutesRequestSchema, {}), md),
     close: () => client.close(),
   };
 }

@@ -11,13 +11,20 @@ import {
   BundleInfoSchema,
   GetActiveBundleResponseSchema,
   ListBundlesResponseSchema,
+  ListUnmatchedRoutesResponseSchema,
   PolicyAdminService,
   PushBundleResponseSchema,
 } from "../../gen/verdict/v1/admin_pb.js";
+import type { UnmatchedInventory } from "../envoy/unmatched-inventory.js";
 import { serverDefinition, unary } from "../service-definition.js";
 
-/** verdict.v1.PolicyAdminService: pushes and rollbacks through the bundle registry. */
-export function adminService(registry: BundleRegistry, active: ActiveBundle, maxBundleBytes: number): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+/** verdict.v1.PolicyAdminService: pushes and rollbacks through the bundle registry, and the unmatched-route inventory. */
+export function adminService(
+  registry: BundleRegistry,
+  active: ActiveBundle,
+  maxBundleBytes: number,
+  unmatched: UnmatchedInventory,
+): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const info = (s: BundleSnapshot, known?: KnownBundle): BundleInfo =>
     create(BundleInfoSchema, {
       name: s.name,
@@ -58,6 +65,12 @@ export function adminService(registry: BundleRegistry, active: ActiveBundle, max
       const activation = await registry.activate(req.revision, caller(call)).catch(refused);
       return create(ActivateBundleResponseSchema, { bundle: info(activation.snapshot, knownOf(activation.snapshot)) });
     }),
+    listUnmatchedRoutes: unary(PolicyAdminService.method.listUnmatchedRoutes, async () =>
+      create(ListUnmatchedRoutesResponseSchema, {
+        routes: unmatched.list().map((r) => ({ method: r.method, template: r.template, count: BigInt(r.count), lastSeen: new Date(r.lastSeen).toISOString() })),
+        dropped: BigInt(unmatched.dropped),
+      }),
+    ),
   };
   return [serverDefinition(PolicyAdminService), impl];
 }

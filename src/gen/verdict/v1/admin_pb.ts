@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file verdict/v1/admin.proto.
  */
 export const file_verdict_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIjQKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIIkEKEVBvbGljeVRlc3RPdXRjb21lEgwKBG5hbWUYASABKAkSDgoGcGFzc2VkGAIgASgIEg4KBmRldGFpbBgDIAEoCSJ9ChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJBChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iFAoSTGlzdEJ1bmRsZXNSZXF1ZXN0Ij4KE0xpc3RCdW5kbGVzUmVzcG9uc2USJwoHYnVuZGxlcxgBIAMoCzIWLnZlcmRpY3QudjEuQnVuZGxlSW5mbyIpChVBY3RpdmF0ZUJ1bmRsZVJlcXVlc3QSEAoIcmV2aXNpb24YASABKAkiQAoWQWN0aXZhdGVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8ioQEKCkJ1bmRsZUluZm8SDAoEbmFtZRgBIAEoCRIQCghyZXZpc2lvbhgCIAEoCRIOCgZkaWdlc3QYAyABKAkSFAoMcG9saWN5X2NvdW50GAQgASgNEhQKDGFjdGl2YXRlZF9hdBgFIAEoCRIUCgxhY3RpdmF0ZWRfYnkYBiABKAkSEQoJc2lnbmVkX2F0GAcgASgJEg4KBmFjdGl2ZRgIIAEoCDLmAgoSUG9saWN5QWRtaW5TZXJ2aWNlEksKClB1c2hCdW5kbGUSHS52ZXJkaWN0LnYxLlB1c2hCdW5kbGVSZXF1ZXN0Gh4udmVyZGljdC52MS5QdXNoQnVuZGxlUmVzcG9uc2USWgoPR2V0QWN0aXZlQnVuZGxlEiIudmVyZGljdC52MS5HZXRBY3RpdmVCdW5kbGVSZXF1ZXN0GiMudmVyZGljdC52MS5HZXRBY3RpdmVCdW5kbGVSZXNwb25zZRJOCgtMaXN0QnVuZGxlcxIeLnZlcmRpY3QudjEuTGlzdEJ1bmRsZXNSZXF1ZXN0Gh8udmVyZGljdC52MS5MaXN0QnVuZGxlc1Jlc3BvbnNlElcKDkFjdGl2YXRlQnVuZGxlEiEudmVyZGljdC52MS5BY3RpdmF0ZUJ1bmRsZVJlcXVlc3QaIi52ZXJkaWN0LnYxLkFjdGl2YXRlQnVuZGxlUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIjQKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIIkEKEVBvbGljeVRlc3RPdXRjb21lEgwKBG5hbWUYASABKAkSDgoGcGFzc2VkGAIgASgIEg4KBmRldGFpbBgDIAEoCSJ9ChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJBChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iFAoSTGlzdEJ1bmRsZXNSZXF1ZXN0Ij4KE0xpc3RCdW5kbGVzUmVzcG9uc2USJwoHYnVuZGxlcxgBIAMoCzIWLnZlcmRpY3QudjEuQnVuZGxlSW5mbyIpChVBY3RpdmF0ZUJ1bmRsZVJlcXVlc3QSEAoIcmV2aXNpb24YASABKAkiQAoWQWN0aXZhdGVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8ioQEKCkJ1bmRsZUluZm8SDAoEbmFtZRgBIAEoCRIQCghyZXZpc2lvbhgCIAEoCRIOCgZkaWdlc3QYAyABKAkSFAoMcG9saWN5X2NvdW50GAQgASgNEhQKDGFjdGl2YXRlZF9hdBgFIAEoCRIUCgxhY3RpdmF0ZWRfYnkYBiABKAkSEQoJc2lnbmVkX2F0GAcgASgJEg4KBmFjdGl2ZRgIIAEoCCIcChpMaXN0VW5tYXRjaGVkUm91dGVzUmVxdWVzdCJUCg5Vbm1hdGNoZWRSb3V0ZRIOCgZtZXRob2QYASABKAkSEAoIdGVtcGxhdGUYAiABKAkSDQoFY291bnQYAyABKAQSEQoJbGFzdF9zZWVuGAQgASgJIloKG0xpc3RVbm1hdGNoZWRSb3V0ZXNSZXNwb25zZRIqCgZyb3V0ZXMYASADKAsyGi52ZXJkaWN0LnYxLlVubWF0Y2hlZFJvdXRlEg8KB2Ryb3BwZWQYAiABKAQyzgMKElBvbGljeUFkbWluU2VydmljZRJLCgpQdXNoQnVuZGxlEh0udmVyZGljdC52MS5QdXNoQnVuZGxlUmVxdWVzdBoeLnZlcmRpY3QudjEuUHVzaEJ1bmRsZVJlc3BvbnNlEloKD0dldEFjdGl2ZUJ1bmRsZRIiLnZlcmRpY3QudjEuR2V0QWN0aXZlQnVuZGxlUmVxdWVzdBojLnZlcmRpY3QudjEuR2V0QWN0aXZlQnVuZGxlUmVzcG9uc2USTgoLTGlzdEJ1bmRsZXMSHi52ZXJkaWN0LnYxLkxpc3RCdW5kbGVzUmVxdWVzdBofLnZlcmRpY3QudjEuTGlzdEJ1bmRsZXNSZXNwb25zZRJXCg5BY3RpdmF0ZUJ1bmRsZRIhLnZlcmRpY3QudjEuQWN0aXZhdGVCdW5kbGVSZXF1ZXN0GiIudmVyZGljdC52MS5BY3RpdmF0ZUJ1bmRsZVJlc3BvbnNlEmYKE0xpc3RVbm1hdGNoZWRSb3V0ZXMSJi52ZXJkaWN0LnYxLkxpc3RVbm1hdGNoZWRSb3V0ZXNSZXF1ZXN0GicudmVyZGljdC52MS5MaXN0VW5tYXRjaGVkUm91dGVzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * PushBundleRequest carries one bundle archive.
@@ -295,6 +295,91 @@ export const BundleInfoSchema: GenMessage<BundleInfo> = /*@__PURE__*/
   messageDesc(file_verdict_v1_admin, 9);
 
 /**
+ * ListUnmatchedRoutesRequest has no fields.
+ *
+ * @generated from message verdict.v1.ListUnmatchedRoutesRequest
+ */
+export type ListUnmatchedRoutesRequest = Message<"verdict.v1.ListUnmatchedRoutesRequest"> & {
+};
+
+/**
+ * Describes the message verdict.v1.ListUnmatchedRoutesRequest.
+ * Use `create(ListUnmatchedRoutesRequestSchema)` to create a new message.
+ */
+export const ListUnmatchedRoutesRequestSchema: GenMessage<ListUnmatchedRoutesRequest> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 10);
+
+/**
+ * UnmatchedRoute is one kind of gateway request no route matched.
+ *
+ * @generated from message verdict.v1.UnmatchedRoute
+ */
+export type UnmatchedRoute = Message<"verdict.v1.UnmatchedRoute"> & {
+  /**
+   * The HTTP method (or OTHER for a method outside the standard set).
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * The normalized path with numbers, UUIDs and opaque ids replaced by placeholders.
+   *
+   * @generated from field: string template = 2;
+   */
+  template: string;
+
+  /**
+   * Requests seen since the process started.
+   *
+   * @generated from field: uint64 count = 3;
+   */
+  count: bigint;
+
+  /**
+   * When it was last seen (RFC 3339).
+   *
+   * @generated from field: string last_seen = 4;
+   */
+  lastSeen: string;
+};
+
+/**
+ * Describes the message verdict.v1.UnmatchedRoute.
+ * Use `create(UnmatchedRouteSchema)` to create a new message.
+ */
+export const UnmatchedRouteSchema: GenMessage<UnmatchedRoute> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 11);
+
+/**
+ * ListUnmatchedRoutesResponse is the inventory of unmatched gateway requests.
+ *
+ * @generated from message verdict.v1.ListUnmatchedRoutesResponse
+ */
+export type ListUnmatchedRoutesResponse = Message<"verdict.v1.ListUnmatchedRoutesResponse"> & {
+  /**
+   * Most frequent first; bounded, so a flood of distinct paths cannot grow it without end.
+   *
+   * @generated from field: repeated verdict.v1.UnmatchedRoute routes = 1;
+   */
+  routes: UnmatchedRoute[];
+
+  /**
+   * Requests not kept because the inventory was full (they are still denied and counted).
+   *
+   * @generated from field: uint64 dropped = 2;
+   */
+  dropped: bigint;
+};
+
+/**
+ * Describes the message verdict.v1.ListUnmatchedRoutesResponse.
+ * Use `create(ListUnmatchedRoutesResponseSchema)` to create a new message.
+ */
+export const ListUnmatchedRoutesResponseSchema: GenMessage<ListUnmatchedRoutesResponse> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 12);
+
+/**
  * PolicyAdminService lets policy authors push, inspect and roll back bundles. It is served on
  * the admin listener only, and every call needs the admin bearer token (metadata
  * `authorization: Bearer <token>`) and/or a client certificate on the admin allow-list.
@@ -343,6 +428,18 @@ export const PolicyAdminService: GenService<{
     methodKind: "unary";
     input: typeof ActivateBundleRequestSchema;
     output: typeof ActivateBundleResponseSchema;
+  },
+  /**
+   * ListUnmatchedRoutes lists the gateway requests (method and normalized path template) that
+   * matched no route of the active bundle's routes.yaml, most frequent first: the API surface
+   * the route table and policies do not cover yet.
+   *
+   * @generated from rpc verdict.v1.PolicyAdminService.ListUnmatchedRoutes
+   */
+  listUnmatchedRoutes: {
+    methodKind: "unary";
+    input: typeof ListUnmatchedRoutesRequestSchema;
+    output: typeof ListUnmatchedRoutesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_verdict_v1_admin, 0);
