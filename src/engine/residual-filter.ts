@@ -232,7 +232,8 @@ class ResidualReader {
     const ancestors = right.value.kind === "set" ? right.value.values : [right.value];
     const leaves = ancestors.map((a): Cond => {
       if (a.kind !== "entity") throw this.#unsupported("`in` with a non-entity on the right");
-      return b.leaf({ op: "in", left: operand(left), ancestor: a.uid });
+      // Cedar's `in` is "is, or descends from"; the filter's `in` is the descent alone.
+      return b.or(this.#equality("==", left, { kind: "value", value: a }).t, b.leaf({ op: "in", left: operand(left), ancestor: a.uid }));
     });
     return this.#atom(b.or(...leaves), err);
   }

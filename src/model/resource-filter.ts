@@ -9,7 +9,9 @@ import type { EntityUid, Value } from "./entity.js";
  * - an `attribute` operand is R's attribute at that path (through nested records); when it is
  *   absent, every comparison, containment, ancestry or pattern on it is false;
  * - `has` is true when the attribute at that path is present;
- * - `in` is true when the operand is the ancestor or one of its descendants (Cedar's `in`);
+ * - `in` is true when the operand descends from the ancestor through entity parents,
+ *   transitively. Cedar's `in` also holds for the entity itself: a plan states that case as a
+ *   separate `==` (and leaves it out when the types show it cannot happen);
  * - `<`, `<=`, `>`, `>=` compare longs; `==` and `!=` compare any value (entities by uid).
  */
 export type ResourceFilter =

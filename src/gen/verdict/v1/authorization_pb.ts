@@ -624,7 +624,7 @@ export type Filter = Message<"verdict.v1.Filter"> & {
     case: "compare";
   } | {
     /**
-     * Entity ancestry: the operand is, or descends from, an entity.
+     * Entity ancestry: the operand descends from an entity.
      *
      * @generated from field: verdict.v1.Ancestry in = 5;
      */
@@ -722,8 +722,10 @@ export const ComparisonSchema: GenMessage<Comparison> = /*@__PURE__*/
   messageDesc(file_verdict_v1_authorization, 16);
 
 /**
- * Ancestry holds when `entity` is `ancestor` or one of its descendants, through
- * entity parents (transitively), as Cedar's `in` operator.
+ * Ancestry holds when `entity` descends from `ancestor` through entity parents,
+ * transitively. Cedar's `in` also holds when the entity is the ancestor itself; a
+ * plan states that case as a separate EQ comparison (left out when the entity types
+ * show it cannot happen), so an application needs only its descendant relation.
  *
  * @generated from message verdict.v1.Ancestry
  */
