@@ -11,6 +11,7 @@ import type { PlanRequest } from "../../src/model/plan-request.js";
 import type { Plan } from "../../src/model/resource-filter.js";
 import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
 import { matchesFilter } from "../helpers/filter-eval.js";
+import { compileFiles, FILES_ENTITIES, fileArbitrary, filesRequestArbitrary } from "./files-scenario.js";
 
 /**
  * The acceptance property of resource query planning: for a principal, action and context, and
@@ -20,7 +21,6 @@ import { matchesFilter } from "../helpers/filter-eval.js";
  */
 
 const S = (value: string): Value => ({ kind: "string", value });
-const L = (value: number): Value => ({ kind: "long", value });
 const B = (value: boolean): Value => ({ kind: "bool", value });
 const E = (type: string, id: string): Value => ({ kind: "entity", uid: { type, id } });
 const SET = (values: Value[]): Value => ({ kind: "set", values });
@@ -153,101 +153,13 @@ describe("plan ⇔ Check over the example bundle (policies/)", () => {
 });
 
 describe("plan ⇔ Check over a bundle using every filter construct", () => {
-  const schema = `
-namespace Files {
-  entity Team;
-  entity User in [Team] = { clearance: Long, team: Team };
-  entity Folder in [Folder];
-  entity File in [Folder] = {
-    owner: User, size: Long, name: String, labels: Set<String>, editors: Set<User>,
-    meta: { level: Long, note?: String }, archived?: Bool,
-  };
-  action read, write, purge appliesTo { principal: User, resource: File, context: { now: Long, override: Bool } };
-}`;
-  const text = `
-@id("shared-folder") permit (principal, action == Files::Action::"read", resource in Files::Folder::"shared");
-@id("public-files") permit (principal, action == Files::Action::"read", resource is Files::File in Files::Folder::"public")
-  when { resource has archived && resource.archived == false };
-@id("editors-read") permit (principal, action == Files::Action::"read", resource) when { principal in resource.editors };
-@id("owner-write") permit (principal, action == Files::Action::"write", resource) when { resource.owner == principal || resource.editors.contains(principal) };
-@id("team-write") permit (principal, action == Files::Action::"write", resource) when { resource.owner in principal.team };
-@id("cleared-text") permit (principal, action == Files::Action::"read", resource) when { resource.meta.level <= principal.clearance && resource.name like "*.txt" };
-@id("labelled") permit (principal, action == Files::Action::"read", resource) when { resource.labels.containsAny(["open", "public"]) };
-@id("notes") permit (principal, action == Files::Action::"read", resource)
-  when { if resource.meta has note then resource.meta.note != "hidden" && resource.size < 50 else resource.size < 20 };
-@id("purge-big") permit (principal, action == Files::Action::"purge", resource) when { resource.size > 1000 && context.override };
-@id("purge-admin") permit (principal, action == Files::Action::"purge", resource) when { principal.clearance >= 9 };
-@id("secret") forbid (principal, action == Files::Action::"read", resource) when { resource.labels.contains("secret") && principal.clearance < 5 };
-@id("locked") forbid (principal, action == Files::Action::"write", resource) when { resource.meta has note && resource.meta.note like "LOCK*" };
-@id("frozen") forbid (principal, action == Files::Action::"write", resource) unless { resource.meta.level < 8 };
-@id("purge-window") forbid (principal, action == Files::Action::"purge", resource) when { resource.size < 10 || context.now * 4611686018427387904 > 0 };
-`;
-  const compile = (strict: boolean) =>
-    new CedarEngine(runtime, { strict, maxPolicyNesting: 64 }).compile({
-      policyFiles: [{ path: "files.cedar", text }],
-      schema: { path: "schema.cedarschema", text: schema, format: "cedar" },
-    });
-  const team = (id: string): EntityUid => ({ type: "Files::Team", id });
-  const teams: Record<string, string> = { u1: "red", u2: "blue", u3: "red" };
-  const user = (id: string, clearance: number) => entity("Files::User", id, { clearance: L(clearance), team: E("Files::Team", teams[id]!) }, [team(teams[id]!)]);
-  const folder = (id: string, parent?: string) => entity("Files::Folder", id, {}, parent === undefined ? [] : [{ type: "Files::Folder", id: parent }]);
-  const known = [folder("root"), folder("shared", "root"), folder("public", "root"), folder("deep", "shared"), user("u1", 1), user("u2", 6), user("u3", 9)];
-  const file = fc
-    .record({
-      id: fc.constantFrom("f1", "f2"),
-      owner: fc.constantFrom("u1", "u2", "u3"),
-      size: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 900, max: 1100 })),
-      name: fc.constantFrom("a.txt", "b.md", ".txt", "txt"),
-      labels: fc.subarray(["open", "public", "secret", "misc"]),
-      editors: fc.subarray(["u1", "u2", "u3"]),
-      level: fc.integer({ min: 0, max: 10 }),
-      note: fc.option(fc.constantFrom("hidden", "LOCKED", "LOCK", "lock", "ok"), { nil: undefined }),
-      archived: fc.option(fc.boolean(), { nil: undefined }),
-      folders: fc.subarray(["root", "shared", "public", "deep"], { maxLength: 2 }),
-    })
-    .map((f) => {
-      const meta: Record<string, Value> = { level: L(f.level), ...(f.note === undefined ? {} : { note: S(f.note) }) };
-      return entity(
-        "Files::File",
-        f.id,
-        {
-          owner: E("Files::User", f.owner),
-          size: L(f.size),
-          name: S(f.name),
-          labels: SET(f.labels.map(S)),
-          editors: SET(f.editors.map((u) => E("Files::User", u))),
-          meta: { kind: "record", fields: meta },
-          ...(f.archived === undefined ? {} : { archived: B(f.archived) }),
-        },
-        f.folders.map((id) => ({ type: "Files::Folder", id })),
-      );
-    });
   const arbitrary = fc
-    .record({
-      id: fc.constantFrom("u1", "u2", "u3"),
-      clearance: fc.integer({ min: 0, max: 10 }),
-      action: fc.constantFrom("read", "write", "purge"),
-      now: fc.constantFrom(0, 1, 2, -1),
-      override: fc.boolean(),
-      resources: fc.array(file, { minLength: 15, maxLength: 15 }),
-    })
-    .map(
-      (c): Case => ({
-        request: {
-          principal: user(c.id, c.clearance),
-          action: { type: "Files::Action", id: c.action },
-          resourceType: "Files::File",
-          context: { now: L(c.now), override: B(c.override) },
-          entities: [],
-        },
-        resources: c.resources,
-        entities: known,
-      }),
-    );
+    .record({ request: filesRequestArbitrary, resources: fc.array(fileArbitrary, { minLength: 15, maxLength: 15 }) })
+    .map(({ request, resources }): Case => ({ request, resources, entities: FILES_ENTITIES }));
 
   for (const strict of [true, false]) {
     it(`agrees on thousands of random files (strict mode ${strict ? "on" : "off"})`, () => {
-      const policies = compile(strict);
+      const policies = compileFiles(runtime, strict);
       const t = tally();
       fc.assert(
         fc.property(arbitrary, (c) => holds(policies, c, t)),
