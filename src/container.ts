@@ -20,6 +20,7 @@ import { DecisionService } from "./decision/decision-service.js";
 import { PlanService } from "./decision/plan-service.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
+import { EvaluationPool } from "./engine/evaluation-pool.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { DecisionLog } from "./observability/decision-log.js";
 import { Metrics } from "./observability/metrics.js";
@@ -120,9 +121,23 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(
     TOKENS.DecisionService,
     (r) =>
-      new DecisionService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.DecisionCache), r.resolve(TOKENS.DecisionObserver), config.engine.untrustedEntityData),
+      new DecisionService(
+        r.resolve(TOKENS.ActiveBundle),
+        config.limits,
+        r.resolve(TOKENS.DecisionCache),
+        r.resolve(TOKENS.DecisionObserver),
+        config.engine.untrustedEntityData,
+        r.resolve(TOKENS.EvaluationPool),
+      ),
   );
   single(TOKENS.PlanService, (r) => new PlanService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.Metrics), config.engine.untrustedEntityData));
+  single(TOKENS.EvaluationPool, (r) => {
+    if (config.engine.workers === 0) return undefined;
+    const pool = new EvaluationPool(config.engine.workers, config.engine);
+    r.resolve(TOKENS.ActiveBundle).onActivate(({ snapshot }) => void pool.prepare(snapshot.policies));
+    r.resolve(TOKENS.Lifecycle).onClose(() => pool.close());
+    return pool;
+  });
   single(TOKENS.GrpcServer, (r) => {
     const interceptor = clientAllowListInterceptor(config.tls.grpc);
     const server = new GrpcServer({

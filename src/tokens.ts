@@ -11,6 +11,7 @@ import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
 import type { PlanService } from "./decision/plan-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
+import type { EvaluationPool } from "./engine/evaluation-pool.js";
 import type { DecisionLog } from "./observability/decision-log.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -40,5 +41,6 @@ export const TOKENS = {
   BundleRegistry: Symbol("BundleRegistry") as InjectionToken<BundleRegistry>,
   BundleSources: Symbol("BundleSources") as InjectionToken<BundleSources>,
   AdminServer: Symbol("AdminServer") as InjectionToken<GrpcServer | undefined>,
+  EvaluationPool: Symbol("EvaluationPool") as InjectionToken<EvaluationPool | undefined>,
   UnmatchedInventory: Symbol("UnmatchedInventory") as InjectionToken<UnmatchedInventory>,
 };

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Entity, EntityUid, Value } from "../model/entity.js";
 
@@ -8,60 +8,64 @@ import type { Entity, EntityUid, Value } from "../model/entity.js";
  * JSON-escaped, tagged array element (no concatenation of raw ids). Sets are sorted and
  * de-duplicated, as Cedar treats them; entities are sorted by uid (their order carries no
  * meaning). `request_id` is not part of the request model, so it is never part of the key.
+ * The text is JSON, built in one pass: each piece is encoded once and sorted as text.
  */
 export function canonicalRequest(req: AuthzRequest): string {
-  return JSON.stringify([uid(req.action), entity(req.principal), entity(req.resource), record(req.context), sortedUnique(req.entities.map(entity))]);
+  return `[${uid(req.action)},${entity(req.principal)},${entity(req.resource)},${record(req.context)},${sortedUnique(req.entities.map(entity))}]`;
 }
 
 /**
- * SHA-256 of the canonical encoding, hex. `variant` names process settings that change what
- * the engine answers (strict evaluation); it is JSON-quoted, so it cannot run into the request.
+ * SHA-256 of the canonical encoding. `variant` names process settings that change what the
+ * engine answers (strict evaluation); it is JSON-quoted, so it cannot run into the request.
  */
-export function requestHash(req: AuthzRequest, variant = ""): string {
-  return createHash("sha256").update(JSON.stringify(variant)).update(canonicalRequest(req)).digest("hex");
+export function requestDigest(req: AuthzRequest, variant = ""): Buffer {
+  return hash("sha256", quote(variant) + canonicalRequest(req), "buffer");
 }
 
-/** The cache key: prefix, namespace, the bundle's content scope, and the request hash. */
+/** The shared (Redis) key: prefix, namespace, the bundle's content scope, and the request digest in hex. */
+export function sharedCacheKey(namespace: string, scope: string, digest: Buffer): string {
+  return `verdict:v1:${namespace}:${scope}:${digest.toString("hex")}`;
+}
+
+/** `sharedCacheKey` of a request. */
 export function cacheKey(namespace: string, scope: string, req: AuthzRequest, variant = ""): string {
-  return `verdict:v1:${namespace}:${scope}:${requestHash(req, variant)}`;
+  return sharedCacheKey(namespace, scope, requestDigest(req, variant));
 }
 
-type Encoded = string | number | boolean | Encoded[];
+const quote = (s: string) => JSON.stringify(s);
+const uid = (u: EntityUid) => `[${quote(u.type)},${quote(u.id)}]`;
 
-const uid = (u: EntityUid): Encoded => [u.type, u.id];
-
-function entity(e: Entity): Encoded {
-  return [uid(e.uid), record(e.attrs), sortedUnique(e.parents.map(uid)), record(e.tags)];
+function entity(e: Entity): string {
+  return `[${uid(e.uid)},${record(e.attrs)},${sortedUnique(e.parents.map(uid))},${record(e.tags)}]`;
 }
 
-function record(fields: Readonly<Record<string, Value>>): Encoded {
-  return Object.keys(fields)
-    .sort()
-    .map((k) => [k, value(fields[k]!)]);
+function record(fields: Readonly<Record<string, Value>>): string {
+  const keys = Object.keys(fields).sort();
+  let out = "[";
+  for (let i = 0; i < keys.length; i++) out += `${i === 0 ? "" : ","}[${quote(keys[i]!)},${value(fields[keys[i]!]!)}]`;
+  return `${out}]`;
 }
 
-function value(v: Value): Encoded {
+function value(v: Value): string {
   switch (v.kind) {
     case "bool":
-      return ["b", v.value];
+      return `["b",${v.value}]`;
     case "long":
-      return ["l", v.value === 0 ? 0 : v.value]; // -0 and 0 are the same Long
+      return `["l",${v.value === 0 ? 0 : v.value}]`; // -0 and 0 are the same Long
     case "string":
-      return ["s", v.value];
+      return `["s",${quote(v.value)}]`;
     case "set":
-      return ["S", sortedUnique(v.values.map(value))];
+      return `["S",${sortedUnique(v.values.map(value))}]`;
     case "record":
-      return ["R", record(v.fields)];
+      return `["R",${record(v.fields)}]`;
     case "entity":
-      return ["E", uid(v.uid)];
+      return `["E",${uid(v.uid)}]`;
     case "extension":
-      return ["X", v.fn, v.arg];
+      return `["X",${quote(v.fn)},${quote(v.arg)}]`;
   }
 }
 
-/** Sorts encoded elements by their JSON text and drops duplicates. */
-function sortedUnique(items: Encoded[]): Encoded[] {
-  const byText = new Map<string, Encoded>();
-  for (const i of items) byText.set(JSON.stringify(i), i);
-  return [...byText.keys()].sort().map((k) => byText.get(k)!);
+/** Sorts encoded elements as text and drops duplicates. */
+function sortedUnique(items: string[]): string {
+  return `[${[...new Set(items)].sort().join(",")}]`;
 }

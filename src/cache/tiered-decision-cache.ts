@@ -3,8 +3,11 @@ import type { DecisionCache, Resolved } from "../decision/decision-cache.js";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Evaluation } from "../model/decision.js";
 import type { CacheMetrics } from "./cache-metrics.js";
-import { cacheKey } from "./cache-key.js";
+import { requestDigest, sharedCacheKey } from "./cache-key.js";
+import { EvaluationInterner } from "./evaluation-interner.js";
 import type { SharedCache } from "./shared-cache.js";
+
+type Evaluate = () => Evaluation | Promise<Evaluation>;
 
 /** Bounds of the in-process tier. */
 export interface LocalCacheSettings {
@@ -30,29 +33,45 @@ export class TieredDecisionCache implements DecisionCache {
   readonly #namespace: string;
   readonly #variant: string;
   readonly #inflight = new Map<string, Promise<Resolved>>();
+  readonly #scopes = new Map<string, number>();
+  readonly #evaluations = new EvaluationInterner();
 
   constructor(settings: LocalCacheSettings, shared: SharedCache | undefined, metrics: CacheMetrics) {
-    this.#local = new LRUCache({ max: settings.maxEntries, ttl: settings.ttlMs, ttlAutopurge: false });
+    // A decision answered through a fingerprinting front door is held under two keys.
+    this.#local = new LRUCache({ max: settings.maxEntries * 2, ttl: settings.ttlMs, ttlAutopurge: false });
     this.#shared = shared;
     this.#metrics = metrics;
     this.#namespace = settings.namespace;
     this.#variant = settings.variant;
   }
 
-  resolve(scope: string, req: AuthzRequest, evaluate: () => Evaluation): Resolved | Promise<Resolved> {
-    const key = cacheKey(this.#namespace, scope, req, this.#variant);
+  resolve(scope: string, req: AuthzRequest, evaluate: Evaluate): Resolved | Promise<Resolved> {
+    const digest = requestDigest(req, this.#variant);
+    const key = `${this.#scopeId(scope)}=${digest.toString("base64")}`;
     const local = this.#local.get(key);
     if (local !== undefined) {
       this.#metrics.lookup("local", "hit");
       return { evaluation: local, cache: "hit_local" };
     }
     this.#metrics.lookup("local", "miss");
-    if (this.#shared === undefined) return this.#evaluate(key, evaluate);
     const pending = this.#inflight.get(key);
     if (pending !== undefined) return pending;
-    const flight = this.#viaShared(this.#shared, key, evaluate).finally(() => this.#inflight.delete(key));
+    const resolved = this.#shared === undefined ? this.#evaluate(key, undefined, evaluate) : this.#viaShared(this.#shared, key, sharedCacheKey(this.#namespace, scope, digest), evaluate);
+    // Only an answer that takes time (Redis, a worker) can have identical requests join it.
+    if (!(resolved instanceof Promise)) return resolved;
+    const flight = resolved.finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, flight);
     return flight;
+  }
+
+  recall(scope: string, fingerprint: string): Evaluation | undefined {
+    const found = this.#local.get(`${this.#scopeId(scope)}#${fingerprint}`);
+    if (found !== undefined) this.#metrics.lookup("local", "hit");
+    return found;
+  }
+
+  remember(scope: string, fingerprint: string, evaluation: Evaluation): void {
+    this.#local.set(`${this.#scopeId(scope)}#${fingerprint}`, evaluation);
   }
 
   /** Entries in the local tier, for status and tests. */
@@ -60,15 +79,16 @@ export class TieredDecisionCache implements DecisionCache {
     return this.#local.size;
   }
 
-  async #viaShared(shared: SharedCache, key: string, evaluate: () => Evaluation): Promise<Resolved> {
-    const found = await shared.get(key);
+  async #viaShared(shared: SharedCache, key: string, sharedKey: string, evaluate: Evaluate): Promise<Resolved> {
+    const found = await shared.get(sharedKey);
     if (typeof found === "object") {
       this.#metrics.lookup("shared", "hit");
-      this.#local.set(key, found.hit);
-      return { evaluation: found.hit, cache: "hit_shared" };
+      const evaluation = this.#evaluations.intern(found.hit);
+      this.#local.set(key, evaluation);
+      return { evaluation, cache: "hit_shared" };
     }
     this.#metrics.lookup("shared", found);
-    return this.#evaluate(key, evaluate);
+    return this.#evaluate(key, sharedKey, evaluate);
   }
 
   /**
@@ -76,11 +96,29 @@ export class TieredDecisionCache implements DecisionCache {
    * The shared write also follows a lookup that errored: one timed-out GET must not keep a
    * decision out of Redis, and the write itself gives up at once while the breaker is open.
    */
-  #evaluate(key: string, evaluate: () => Evaluation): Resolved {
+  #evaluate(key: string, sharedKey: string | undefined, evaluate: Evaluate): Resolved | Promise<Resolved> {
     const evaluation = evaluate();
+    return evaluation instanceof Promise ? evaluation.then((e) => this.#store(key, sharedKey, e)) : this.#store(key, sharedKey, evaluation);
+  }
+
+  #store(key: string, sharedKey: string | undefined, fresh: Evaluation): Resolved {
+    const evaluation = this.#evaluations.intern(fresh);
     this.#local.set(key, evaluation);
     // After the answer: the write runs on a later tick and its outcome is not awaited.
-    if (this.#shared !== undefined) setImmediate(() => this.#shared?.set(key, evaluation));
+    if (sharedKey !== undefined) setImmediate(() => this.#shared?.set(sharedKey, evaluation));
     return { evaluation, cache: "miss" };
+  }
+
+  /**
+   * Local keys name the bundle scope by a number given on first sight: the long scope text is
+   * then not repeated in every key (a scope is never given two numbers, nor two scopes one).
+   */
+  #scopeId(scope: string): number {
+    let id = this.#scopes.get(scope);
+    if (id === undefined) {
+      id = this.#scopes.size;
+      this.#scopes.set(scope, id);
+    }
+    return id;
   }
 }

@@ -39,6 +39,7 @@ export const CONFIG_SPEC = {
   engine: {
     strict: bool(true, "a forbid policy that errors denies (off: Cedar skips it)"),
     maxPolicyNesting: int(64, 8, 120, "deepest bracket nesting accepted in policy text"),
+    workers: int(0, 0, 16, "worker threads that evaluate policies beside the main thread (0: evaluate on the main thread); each holds its own copy of the bundle"),
     untrustedEntityData: oneOf("refuse", ["refuse", "ignore"], "request data for the bundle's trustedEntityTypes: refuse the request, or ignore the data"),
   },
   limits: {

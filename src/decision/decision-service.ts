@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { ActiveBundle } from "../bundle/active-bundle.js";
+import type { BundleSnapshot } from "../bundle/bundle-snapshot.js";
 import { toVerdictError, unavailable, VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
-import type { DecisionResult, Evaluation } from "../model/decision.js";
+import type { EvaluationPool } from "../engine/evaluation-pool.js";
+import type { CacheStatus, DecisionResult, Evaluation } from "../model/decision.js";
 import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
@@ -31,9 +33,12 @@ export class DecisionService {
   readonly #cache: DecisionCache;
   readonly #observer: DecisionObserver;
   readonly #untrustedData: UntrustedDataMode;
+  readonly #pool: EvaluationPool | undefined;
 
-  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver, untrustedData: UntrustedDataMode = "refuse") {
+  /** With a `pool`, evaluations run on its worker threads once they have the bundle. */
+  constructor(active: ActiveBundle, limits: RequestLimits, cache: DecisionCache, observer: DecisionObserver, untrustedData: UntrustedDataMode = "refuse", pool?: EvaluationPool) {
     this.#untrustedData = untrustedData;
+    this.#pool = pool;
     this.#active = active;
     this.#limits = limits;
     this.#cache = cache;
@@ -54,34 +59,81 @@ export class DecisionService {
   async decide(req: AuthzRequest, ctx: DecisionContext): Promise<DecisionResult> {
     const start = process.hrtime.bigint();
     try {
-      const snapshot = this.#active.snapshot;
-      if (snapshot === undefined) throw unavailable("no policy bundle is active yet");
-      guardRequest(req, this.#limits);
-      const trusted = applyEntityTrust(req, snapshot.trustedEntityTypes, this.#untrustedData);
-      let evaluationSeconds: number | undefined;
-      const evaluate = (): Evaluation => {
-        const t = process.hrtime.bigint();
-        try {
-          return snapshot.policies.evaluate(trusted);
-        } finally {
-          evaluationSeconds = seconds(t);
-        }
-      };
-      const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
-      const result: DecisionResult = {
-        ...evaluation,
-        decisionId: randomUUID(),
-        bundleRevision: snapshot.revision,
-        cache,
-        requestId: ctx.requestId,
-      };
-      this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds });
+      return (await this.#decide(this.#snapshot(), req, ctx, start)).result;
+    } catch (err) {
+      throw this.#refused(ctx.api, err);
+    }
+  }
+
+  /**
+   * Decides a request a front door knows by a fingerprint of its encoding (equal encodings
+   * being equal requests). A repeat is answered from the in-process cache without `decode`;
+   * otherwise, or when an observer reads the request, `decode` builds it (and may throw the
+   * error that refuses it).
+   */
+  async decideEncoded(fingerprint: string, decode: () => AuthzRequest, ctx: DecisionContext): Promise<DecisionResult> {
+    const start = process.hrtime.bigint();
+    try {
+      const snapshot = this.#snapshot();
+      const known = this.#cache.recall?.(snapshot.cacheScope, fingerprint);
+      if (known === undefined) {
+        const { result, evaluation } = await this.#decide(snapshot, decode(), ctx, start);
+        this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
+        return result;
+      }
+      const result = this.#result(known, snapshot, "hit_local", ctx);
+      let request: AuthzRequest | undefined;
+      this.#observer.decided({
+        api: ctx.api,
+        get request() {
+          return (request ??= decode());
+        },
+        result,
+        durationSeconds: seconds(start),
+        evaluationSeconds: undefined,
+      });
       return result;
     } catch (err) {
-      const error = toVerdictError(err);
-      this.#observer.refused(ctx.api, error);
-      throw error;
+      throw this.#refused(ctx.api, err);
     }
+  }
+
+  #snapshot(): BundleSnapshot {
+    const snapshot = this.#active.snapshot;
+    if (snapshot === undefined) throw unavailable("no policy bundle is active yet");
+    return snapshot;
+  }
+
+  /** Limits, entity trust, cache or engine, then observers; one snapshot throughout. */
+  async #decide(snapshot: BundleSnapshot, req: AuthzRequest, ctx: DecisionContext, start: bigint): Promise<{ result: DecisionResult; evaluation: Evaluation }> {
+    guardRequest(req, this.#limits);
+    const trusted = applyEntityTrust(req, snapshot.trustedEntityTypes, this.#untrustedData);
+    let evaluationSeconds: number | undefined;
+    const evaluate = (): Evaluation | Promise<Evaluation> => {
+      const t = process.hrtime.bigint();
+      const done = () => (evaluationSeconds = seconds(t));
+      const pooled = this.#pool?.evaluate(snapshot.policies, trusted);
+      if (pooled !== undefined) return pooled.finally(done);
+      try {
+        return snapshot.policies.evaluate(trusted);
+      } finally {
+        done();
+      }
+    };
+    const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
+    const result = this.#result(evaluation, snapshot, cache, ctx);
+    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds });
+    return { result, evaluation };
+  }
+
+  #result(evaluation: Evaluation, snapshot: BundleSnapshot, cache: CacheStatus, ctx: DecisionContext): DecisionResult {
+    return { ...evaluation, decisionId: randomUUID(), bundleRevision: snapshot.revision, cache, requestId: ctx.requestId };
+  }
+
+  #refused(api: Api, err: unknown): VerdictError {
+    const error = toVerdictError(err);
+    this.#observer.refused(api, error);
+    return error;
   }
 
   /** Decides several requests independently, results in order; one bad item fails alone. */

@@ -74,6 +74,7 @@ export class CedarEngine {
         defaultActionType: defaultActionType(cedar, schema, policies),
         hints: schemaHints(cedar, schema),
         actionHierarchy: actionHierarchy(cedar, schema),
+        sources,
       },
       this.options,
     );

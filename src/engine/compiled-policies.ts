@@ -8,6 +8,7 @@ import { CedarRuntime } from "./cedar-runtime.js";
 import { toCedarRecord, toCedarUid } from "./cedar-json.js";
 import { EntityGraph } from "./entity-graph.js";
 import type { PolicyEntry } from "./policy-catalog.js";
+import type { PolicySources } from "./policy-sources.js";
 import { ActionHierarchy, policyScope, uidKey } from "./policy-scope.js";
 import { PolicySlicer, type ScopeRequest } from "./policy-slicer.js";
 import { RequestEntities } from "./request-entities.js";
@@ -47,6 +48,8 @@ export interface CompiledParts {
   readonly hints: SchemaHints;
   /** The schema's action hierarchy; undefined without a schema. */
   readonly actionHierarchy?: ActionHierarchy | undefined;
+  /** The sources compiled, so another Cedar instance (an evaluation worker) can compile them too. */
+  readonly sources: PolicySources;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -137,6 +140,11 @@ export class CompiledPolicies {
     // Preparse eagerly what every request needs, so a broken bundle fails at activation.
     this.#preparseSchema();
     if (!this.#slicing) this.#slices.get("*", this.#all);
+  }
+
+  /** The sources this was compiled from. */
+  get sources(): PolicySources {
+    return this.#parts.sources;
   }
 
   /** Number of static entities the bundle ships. */

@@ -47,17 +47,42 @@ export type UnaryBody<M extends DescMethod> = (
   call: grpc.ServerUnaryCall<Buffer, MessageShape<M["output"]>>,
 ) => Promise<MessageShape<M["output"]>>;
 
+/** A request as it arrived, decoded only on demand. */
+export interface EncodedRequest<M extends DescMethod> {
+  readonly bytes: Uint8Array;
+  /** Decodes the bytes; a malformed message throws INVALID_ARGUMENT naming its type. */
+  decode(): MessageShape<M["input"]>;
+}
+
+/** A unary handler body that may answer without decoding the request. */
+export type EncodedUnaryBody<M extends DescMethod> = (
+  request: EncodedRequest<M>,
+  call: grpc.ServerUnaryCall<Buffer, MessageShape<M["output"]>>,
+) => Promise<MessageShape<M["output"]>>;
+
 /** Wraps a handler body: decode, run, and answer exactly once, errors as gRPC statuses. */
 export function unary<M extends DescMethod>(method: M, body: UnaryBody<M>): grpc.handleUnaryCall<Buffer, MessageShape<M["output"]>> {
+  return unaryEncoded(method, (request, call) => body(request.decode(), call));
+}
+
+/** Like `unary`, for a body that decides itself whether (and when) to decode. */
+export function unaryEncoded<M extends DescMethod>(method: M, body: EncodedUnaryBody<M>): grpc.handleUnaryCall<Buffer, MessageShape<M["output"]>> {
   return (call, callback) => {
-    let request: MessageShape<M["input"]>;
+    const bytes = call.request;
+    const decode = (): MessageShape<M["input"]> => {
+      try {
+        return fromBinary(method.input, bytes) as MessageShape<M["input"]>;
+      } catch (err) {
+        throw invalidArgument(`malformed ${method.input.typeName}: ${(err as Error).message}`);
+      }
+    };
+    let answer: Promise<MessageShape<M["output"]>>;
     try {
-      request = fromBinary(method.input, call.request) as MessageShape<M["input"]>;
+      answer = body({ bytes, decode }, call);
     } catch (err) {
-      callback(toServiceError(invalidArgument(`malformed ${method.input.typeName}: ${(err as Error).message}`)));
-      return;
+      answer = Promise.reject(err);
     }
-    body(request, call).then(
+    answer.then(
       (response) => callback(null, response),
       (err: unknown) => callback(toServiceError(toVerdictError(err))),
     );

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { clone, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { clone, fromBinary, fromJson, type JsonValue, toBinary } from "@bufbuild/protobuf";
+import { Client, credentials, status } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { cacheKey } from "../../src/cache/cache-key.js";
-import { CacheStatus, type CheckRequest, CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { CacheStatus, type CheckRequest, CheckRequestSchema, type CheckResponse, CheckResponseSchema, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { fromCheckRequest } from "../../src/server/authorization/check-mapping.js";
 import { TOKENS } from "../../src/tokens.js";
 import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
 import { startRedis, type TestRedis } from "../helpers/redis-server.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
-import { utf8 } from "../helpers/wire.js";
+import { lenField, utf8 } from "../helpers/wire.js";
 
 const cases = readdirSync(join(EXAMPLE_BUNDLE, "tests"))
   .filter((f) => f.endsWith(".json"))
@@ -25,6 +27,17 @@ const SECRET = "test-secret-0123456789";
 const shared = (redis: TestRedis) => ({ "redis.url": redis.url, "cache.macSecret": SECRET, "redis.commandTimeoutMs": 200, "cache.breakerCooldownMs": 300 });
 const check = (v: RunningVerdict, r: CheckRequest) => v.client.call<CheckResponse>("check", r, undefined, { deadline: Date.now() + 5000 });
 const metric = async (v: RunningVerdict, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${v.httpUrl}/metrics`)).text())?.[1] ?? NaN);
+/** Sends hand-built CheckRequest bytes; resolves with the response bytes. */
+async function rawCheck(v: RunningVerdict, bytes: Uint8Array): Promise<Buffer> {
+  const client = new Client(v.grpcAddr, credentials.createInsecure());
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest("/verdict.v1.AuthorizationService/Check", (x: Buffer) => x, (x: Buffer) => x, Buffer.from(bytes), (err, res) => (err ? reject(err) : resolve(res!))),
+    );
+  } finally {
+    client.close();
+  }
+}
 async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000) {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -60,6 +73,63 @@ describe("in-process cache", () => {
       const after = await check(v, allowCase.request);
       assert.equal(after.decision, Decision.DENY);
       assert.equal(after.cache, CacheStatus.MISS);
+    } finally {
+      await v.stop();
+    }
+  });
+
+  it("a repeat with another request_id is a hit that echoes the new id; the same question encoded differently is a hit too", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE);
+    try {
+      const first = await check(v, { ...allowCase.request, requestId: "first" });
+      const second = await check(v, { ...allowCase.request, requestId: "second" });
+      assert.equal(first.requestId, "first");
+      assert.equal(second.requestId, "second");
+      assert.equal(second.cache, CacheStatus.HIT_LOCAL);
+      assert.deepEqual([second.decision, second.determiningPolicies], [first.decision, first.determiningPolicies]);
+      // Context keys in reverse order: other bytes, same question, answered by the request hash.
+      const reordered = clone(CheckRequestSchema, allowCase.request);
+      reordered.context = Object.fromEntries(Object.entries(reordered.context).reverse());
+      assert.ok(Object.keys(reordered.context).length > 1, "the case has context keys to reorder");
+      assert.notDeepEqual(toBinary(CheckRequestSchema, reordered), toBinary(CheckRequestSchema, allowCase.request));
+      const third = await check(v, reordered);
+      assert.equal(third.cache, CacheStatus.HIT_LOCAL);
+      assert.equal(third.decision, first.decision);
+      // Two request_id fields: decoding keeps the last, and so does the echo.
+      const bytes = Buffer.concat([toBinary(CheckRequestSchema, allowCase.request), lenField(6, utf8("one")), lenField(6, utf8("two"))]);
+      const fourth = fromBinary(CheckResponseSchema, await rawCheck(v, bytes));
+      assert.equal(fourth.requestId, "two");
+      assert.equal(fourth.cache, CacheStatus.HIT_LOCAL);
+    } finally {
+      await v.stop();
+    }
+  });
+
+  it("a repeat still reaches the decision log with the request's principal, action, resource and input", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verdict-log-"));
+    const log = join(dir, "decisions.log");
+    const v = await startVerdict(EXAMPLE_BUNDLE, { "decisionLog.destination": log, "decisionLog.includeInput": true });
+    try {
+      await check(v, { ...allowCase.request, requestId: "a" });
+      await check(v, { ...allowCase.request, requestId: "b" });
+    } finally {
+      await v.stop();
+    }
+    const [miss, hit] = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(hit!["cache"], "hit_local");
+    assert.equal(hit!["request_id"], "b");
+    for (const k of ["principal", "action", "resource", "decision", "determining_policies", "context", "principal_attrs", "resource_attrs"]) {
+      assert.deepEqual(hit![k], miss![k], k);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("malformed bytes are refused every time and counted as invalid requests", async () => {
+    const v = await startVerdict(EXAMPLE_BUNDLE);
+    try {
+      const bytes = Buffer.concat([toBinary(CheckRequestSchema, allowCase.request), Buffer.from([0x0a, 0x7f])]); // a truncated field
+      for (let i = 0; i < 2; i++) await assert.rejects(rawCheck(v, bytes), (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
+      assert.equal(await metric(v, 'verdict_invalid_requests_total\\{api="check"\\}'), 2);
     } finally {
       await v.stop();
     }

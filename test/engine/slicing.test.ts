@@ -175,6 +175,7 @@ function compile(c: Case, schema: string | undefined, options: { sliceByPrincipa
       defaultActionType: "Action",
       hints: schemaHints(cedar(), schema),
       actionHierarchy: json?.type === "success" ? ActionHierarchy.fromSchema(json.json) : undefined,
+      sources: { policyFiles: [] },
     },
     { strict: false, ...options },
   );

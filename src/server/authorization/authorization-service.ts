@@ -4,15 +4,18 @@ import type { DecisionService } from "../../decision/decision-service.js";
 import type { PlanService } from "../../decision/plan-service.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
-import { serverDefinition, unary } from "../service-definition.js";
+import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
+import { fingerprintCheck } from "./check-fingerprint.js";
 import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
 import { fromPlanRequest, toPlanResponse } from "./plan-mapping.js";
 
 /** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. */
 export function authorizationService(decisions: DecisionService, plans: PlanService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const impl = {
-    check: unary(AuthorizationService.method.check, async (req) => {
-      const result = await decisions.decide(fromCheckRequest(req), { api: "check", requestId: req.requestId });
+    // A repeated question is answered by the fingerprint of its bytes, without decoding it.
+    check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
+      const { fingerprint, requestId } = fingerprintCheck(bytes);
+      const result = await decisions.decideEncoded(fingerprint, () => fromCheckRequest(decode()), { api: "check", requestId });
       return toCheckResponse(result);
     }),
     batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
