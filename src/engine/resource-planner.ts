@@ -42,11 +42,17 @@ const PROBE_RESOURCE_ID = "verdict-plan-probe";
  */
 export class ResourcePlanner {
   readonly #parts: PlannerParts;
-  readonly #texts: Record<string, string>;
+  /** Policy text (exact: a policy's JSON form read into JS loses longs beyond 2^53). */
+  readonly #policies: Record<string, string>;
+  /** The schema in its JSON form, which Cedar parses in about half the time of its text, on every plan. */
+  readonly #schema: Schema | undefined;
 
   constructor(parts: PlannerParts) {
     this.#parts = parts;
-    this.#texts = Object.fromEntries(parts.policies.map((p) => [p.id, p.text]));
+    this.#policies = Object.fromEntries(parts.policies.map((p) => [p.id, p.text]));
+    const schema = parts.schema;
+    const json = typeof schema === "string" ? parts.runtime.cedar.schemaToJson(schema) : undefined;
+    this.#schema = json?.type === "success" ? json.json : schema;
   }
 
   /** Plans one request; throws `invalid_argument` for a bad request, `failed_precondition` for a policy no filter can express. */
@@ -62,11 +68,11 @@ export class ResourcePlanner {
       action: toCedarUid(action),
       resource: null,
       context: toCedarRecord(req.context),
-      policies: { staticPolicies: this.#texts },
+      policies: { staticPolicies: this.#policies },
       entities,
     };
-    if (parts.schema !== undefined) {
-      call.schema = parts.schema;
+    if (this.#schema !== undefined) {
+      call.schema = this.#schema;
       call.validateRequest = true;
     }
     const response = this.#residuals(call);
