@@ -127,7 +127,8 @@ export class DecisionService {
   }
 
   #result(evaluation: Evaluation, snapshot: BundleSnapshot, cache: CacheStatus, ctx: DecisionContext): DecisionResult {
-    return { ...evaluation, decisionId: randomUUID(), bundleRevision: snapshot.revision, cache, requestId: ctx.requestId };
+    const { decision, determiningPolicies, errors } = evaluation;
+    return { decision, determiningPolicies, errors, decisionId: randomUUID(), bundleRevision: snapshot.revision, cache, requestId: ctx.requestId };
   }
 
   #refused(api: Api, err: unknown): VerdictError {

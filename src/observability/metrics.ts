@@ -13,6 +13,17 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 /** Errors a caller caused; server-side faults are counted by decision errors, not here. */
 const CLIENT_ERRORS: ReadonlySet<ErrorCode> = new Set(["invalid_argument", "limit_exceeded"]);
 
+/** Memoizes a label child by its label values (joined; no value contains a NUL). */
+function children<A extends string[], C>(make: (...labels: A) => C): (...labels: A) => C {
+  const made = new Map<string, C>();
+  return (...labels: A) => {
+    const key = labels.join("\0");
+    let child = made.get(key);
+    if (child === undefined) made.set(key, (child = make(...labels)));
+    return child;
+  };
+}
+
 /**
  * Verdict's Prometheus metrics, in a registry of its own (no process-wide default registry).
  * Every label is bounded: api, decision, tier, result, and the active revision.
@@ -41,6 +52,11 @@ export class Metrics implements DecisionObserver, PlanObserver {
   readonly #planDuration = new Histogram({ name: "verdict_plan_duration_seconds", help: "Time to answer a resource query plan.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
 
+  // Label children resolved once per label set (bounded), not hashed again on every decision.
+  readonly #decisionsBy = children((api: Api, decision: string) => this.#decisions.labels(api, decision));
+  readonly #durationBy = children((api: Api) => this.#checkDuration.labels(api));
+  readonly #cacheBy = children((tier: string, result: string) => this.#cache.labels(tier, result));
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.#redisUp.set(0);
@@ -48,8 +64,8 @@ export class Metrics implements DecisionObserver, PlanObserver {
   }
 
   decided(event: DecisionEvent): void {
-    this.#decisions.inc({ api: event.api, decision: event.result.decision });
-    this.#checkDuration.observe({ api: event.api }, event.durationSeconds);
+    this.#decisionsBy(event.api, event.result.decision).inc();
+    this.#durationBy(event.api).observe(event.durationSeconds);
     if (event.evaluationSeconds !== undefined) this.#evaluationDuration.observe(event.evaluationSeconds);
   }
 
@@ -79,7 +95,7 @@ export class Metrics implements DecisionObserver, PlanObserver {
 
   /** A decision cache lookup. */
   lookup(tier: "local" | "shared", result: "hit" | "miss" | "error"): void {
-    this.#cache.inc({ tier, result });
+    this.#cacheBy(tier, result).inc();
   }
 
   redisUp(up: boolean): void {

@@ -17,12 +17,15 @@ export function serverDefinition(service: DescService): grpc.ServiceDefinition {
       responseStream: false,
       requestSerialize: (b: Buffer) => b,
       requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (m: MessageShape<DescMessage>) => Buffer.from(toBinary(method.output, m)),
+      responseSerialize: (m: MessageShape<DescMessage>) => asBuffer(toBinary(method.output, m)),
       responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
     } as grpc.MethodDefinition<unknown, unknown>;
   }
   return def as grpc.ServiceDefinition;
 }
+
+/** The encoded bytes as a Buffer over the same memory (no copy). */
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** A grpc-js client definition for a protobuf-es service, typed messages both ways. */
 export function clientDefinition(service: DescService): grpc.ServiceDefinition {

@@ -28,16 +28,17 @@ export function fingerprintCheck(bytes: Uint8Array): CheckFingerprint {
       const start = reader.pos;
       const [field, wireType] = reader.tag();
       if (field === REQUEST_ID_FIELD && wireType === WireType.LengthDelimited) {
-        kept.push(bytes.subarray(from, start));
+        if (start > from) kept.push(bytes.subarray(from, start));
         requestId = reader.string(true); // proto3 strings are strict UTF-8, as in decoding
         from = reader.pos;
       } else {
         reader.skip(wireType, field);
       }
     }
-    if (from === 0) return { fingerprint: hash("sha256", bytes, "base64"), requestId };
-    kept.push(bytes.subarray(from));
-    return { fingerprint: hash("sha256", Buffer.concat(kept), "base64"), requestId };
+    if (from < bytes.length) kept.push(bytes.subarray(from));
+    // Usually request_id is encoded last (field order), leaving one piece to hash as it is.
+    const hashed = kept.length === 1 ? kept[0]! : Buffer.concat(kept);
+    return { fingerprint: hash("sha256", hashed, "base64"), requestId };
   } catch {
     return { fingerprint: `malformed:${hash("sha256", bytes, "base64")}`, requestId: "" };
   }
