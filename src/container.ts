@@ -17,6 +17,7 @@ import { TieredDecisionCache } from "./cache/tiered-decision-cache.js";
 import { NoDecisionCache } from "./decision/decision-cache.js";
 import { DecisionObservers } from "./decision/decision-observer.js";
 import { DecisionService } from "./decision/decision-service.js";
+import { PlanService } from "./decision/plan-service.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { EvaluationPool } from "./engine/evaluation-pool.js";
@@ -129,6 +130,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         r.resolve(TOKENS.EvaluationPool),
       ),
   );
+  single(TOKENS.PlanService, (r) => new PlanService(r.resolve(TOKENS.ActiveBundle), config.limits, r.resolve(TOKENS.Metrics), config.engine.untrustedEntityData));
   single(TOKENS.EvaluationPool, (r) => {
     if (config.engine.workers === 0) return undefined;
     const pool = new EvaluationPool(config.engine.workers, config.engine);
@@ -144,7 +146,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       credentials: grpcServerCredentials(config.tls.grpc),
       interceptors: interceptor ? [interceptor] : [],
     });
-    addMainServices(server, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Lifecycle), {
+    addMainServices(server, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.PlanService), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Lifecycle), {
       settings: config.envoy,
       metrics: r.resolve(TOKENS.Metrics),
       inventory: r.resolve(TOKENS.UnmatchedInventory),

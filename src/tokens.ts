@@ -9,6 +9,7 @@ import type { Config } from "./config/config-spec.js";
 import type { DecisionCache } from "./decision/decision-cache.js";
 import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
+import type { PlanService } from "./decision/plan-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
 import type { EvaluationPool } from "./engine/evaluation-pool.js";
 import type { DecisionLog } from "./observability/decision-log.js";
@@ -30,6 +31,7 @@ export const TOKENS = {
   DecisionCache: Symbol("DecisionCache") as InjectionToken<DecisionCache>,
   DecisionObserver: Symbol("DecisionObserver") as InjectionToken<DecisionObserver>,
   DecisionService: Symbol("DecisionService") as InjectionToken<DecisionService>,
+  PlanService: Symbol("PlanService") as InjectionToken<PlanService>,
   GrpcServer: Symbol("GrpcServer") as InjectionToken<GrpcServer>,
   HttpServer: Symbol("HttpServer") as InjectionToken<HttpServer>,
   App: Symbol("App") as InjectionToken<App>,

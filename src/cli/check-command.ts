@@ -8,7 +8,7 @@ import { VerdictError } from "../errors.js";
 import { AuthorizationService, type CheckRequest, CheckRequestSchema, type CheckResponse, CheckResponseSchema } from "../gen/verdict/v1/authorization_pb.js";
 import { fromCheckRequest, toCheckResponse } from "../server/authorization/check-mapping.js";
 import { TOKENS } from "../tokens.js";
-import { configFromFlags, fail } from "./cli-config.js";
+import { configFromFlags, fail, readStdin } from "./cli-config.js";
 import { createServiceClient } from "./grpc-client.js";
 import { silentLogger } from "./silent-logger.js";
 
@@ -54,10 +54,4 @@ async function checkRemote(addr: string, request: CheckRequest): Promise<CheckRe
   } finally {
     client.close();
   }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -32,3 +32,10 @@ export function fail(message: string, code = 1): void {
   process.stderr.write(`${message}\n`);
   process.exitCode = code;
 }
+
+/** All of standard input, as UTF-8 (for `--request -`). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -3,6 +3,9 @@ import type { AuthzRequest } from "../model/authz-request.js";
 import type { Entity } from "../model/entity.js";
 import { formatUid } from "../model/entity.js";
 
+/** The entities of a request that trust applies to: a Check's resource, or none for a Plan. */
+export type TrustedParts = Pick<AuthzRequest, "principal" | "entities"> & { readonly resource?: Entity };
+
 /** What to do with request data for bundle-owned entity types. */
 export type UntrustedDataMode = "refuse" | "ignore";
 
@@ -12,7 +15,7 @@ export type UntrustedDataMode = "refuse" | "ignore";
  * compromised gateway could grant itself `Role::"admin"`. In `ignore` mode the supplied data is
  * dropped instead of refusing the request.
  */
-export function applyEntityTrust(req: AuthzRequest, trusted: ReadonlySet<string>, mode: UntrustedDataMode): AuthzRequest {
+export function applyEntityTrust<T extends TrustedParts>(req: T, trusted: ReadonlySet<string>, mode: UntrustedDataMode): T {
   if (trusted.size === 0) return req;
   let changed = false;
   const clean = (e: Entity, field: string): Entity => {
@@ -31,7 +34,7 @@ export function applyEntityTrust(req: AuthzRequest, trusted: ReadonlySet<string>
     return { ...e, parents: e.parents.filter((p) => !trusted.has(p.type)) };
   };
   const principal = clean(req.principal, "principal");
-  const resource = clean(req.resource, "resource");
+  const resource = req.resource === undefined ? {} : { resource: clean(req.resource, "resource") };
   const entities = req.entities.map((e, i) => clean(e, `entities[${i}]`));
-  return changed ? { ...req, principal, resource, entities } : req;
+  return changed ? { ...req, principal, ...resource, entities } : req;
 }

@@ -1,6 +1,7 @@
 import { invalidArgument, limitExceeded } from "../errors.js";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Entity, EntityUid, Value } from "../model/entity.js";
+import type { PlanRequest } from "../model/plan-request.js";
 import type { RequestLimits } from "./request-limits.js";
 
 /** Keys Cedar's JSON form reads as escapes; a record carrying one could forge a reference. */
@@ -19,12 +20,21 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * it came through. Throws `limit_exceeded` or `invalid_argument` naming the field.
  */
 export function guardRequest(req: AuthzRequest, limits: RequestLimits): void {
+  guardQuestion(req, limits, () => guardEntity(req.resource, "resource", limits));
+}
+
+/** The same checks for a Plan request, whose resource is a type rather than an entity. */
+export function guardPlanRequest(req: PlanRequest, limits: RequestLimits): void {
+  guardQuestion(req, limits, () => guardTypeName(req.resourceType, "resource_type", limits));
+}
+
+function guardQuestion(req: Omit<AuthzRequest, "resource">, limits: RequestLimits, guardResource: () => void): void {
   if (req.entities.length > limits.maxEntities) {
     throw limitExceeded(`entities: ${req.entities.length} entities is over the limit of ${limits.maxEntities}`);
   }
   guardEntity(req.principal, "principal", limits);
   guardUid(req.action, "action", limits, true);
-  guardEntity(req.resource, "resource", limits);
+  guardResource();
   guardFields(req.context, "context", limits, 0);
   req.entities.forEach((e, i) => guardEntity(e, `entities[${i}]`, limits));
 }
@@ -40,13 +50,15 @@ function guardEntity(e: Entity, field: string, limits: RequestLimits): void {
 }
 
 function guardUid(uid: EntityUid, field: string, limits: RequestLimits, emptyTypeAllowed: boolean): void {
-  if (uid.type === "" && !emptyTypeAllowed) throw invalidArgument(`${field}.type: must not be empty`);
-  if (uid.type !== "" && !TYPE_NAME.test(uid.type)) {
-    throw invalidArgument(`${field}.type: ${JSON.stringify(uid.type.slice(0, 100))} is not a Cedar type name (Name or Namespace::Name)`);
-  }
+  if (uid.type !== "" || !emptyTypeAllowed) guardTypeName(uid.type, `${field}.type`, limits);
   if (uid.id === "") throw invalidArgument(`${field}.id: must not be empty`);
   guardString(uid.id, `${field}.id`, limits);
-  if (uid.type.length > limits.maxStringLength) throw limitExceeded(`${field}.type: longer than ${limits.maxStringLength} characters`);
+}
+
+function guardTypeName(type: string, field: string, limits: RequestLimits): void {
+  if (type === "") throw invalidArgument(`${field}: must not be empty`);
+  if (!TYPE_NAME.test(type)) throw invalidArgument(`${field}: ${JSON.stringify(type.slice(0, 100))} is not a Cedar type name (Name or Namespace::Name)`);
+  if (type.length > limits.maxStringLength) throw limitExceeded(`${field}: longer than ${limits.maxStringLength} characters`);
 }
 
 function guardString(s: string, field: string, limits: RequestLimits): void {

@@ -2,6 +2,8 @@ import type { EntityJson, Schema, StatefulAuthorizationCall } from "@cedar-polic
 import { invalidArgument, VerdictError } from "../errors.js";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Evaluation, EvaluationError } from "../model/decision.js";
+import type { PlanRequest } from "../model/plan-request.js";
+import type { Plan } from "../model/resource-filter.js";
 import { CedarRuntime } from "./cedar-runtime.js";
 import { toCedarRecord, toCedarUid } from "./cedar-json.js";
 import { EntityGraph } from "./entity-graph.js";
@@ -10,6 +12,7 @@ import type { PolicySources } from "./policy-sources.js";
 import { ActionHierarchy, policyScope, uidKey } from "./policy-scope.js";
 import { PolicySlicer, type ScopeRequest } from "./policy-slicer.js";
 import { RequestEntities } from "./request-entities.js";
+import { ResourcePlanner } from "./resource-planner.js";
 import type { SchemaHints } from "./schema-hints.js";
 import { type Slice, SliceCache } from "./slice-cache.js";
 
@@ -82,6 +85,7 @@ export class CompiledPolicies {
   readonly #requestEntities: RequestEntities;
   readonly #slicer: PolicySlicer;
   readonly #slices: SliceCache;
+  readonly #planner: ResourcePlanner;
   /** Static entities reached by each policy's entity literals. */
   readonly #literalEntities: Int32Array[];
   readonly #all: Int32Array;
@@ -132,6 +136,7 @@ export class CompiledPolicies {
     };
     this.#slices = new SliceCache(runtime, this.#setId, this.#slicing ? (options.maxSlices ?? SLICING_DEFAULTS.maxSlices) : 1, { texts, literalEntities });
     retired.register(this, this.#slices);
+    this.#planner = new ResourcePlanner({ ...parts, runtime, strict: this.#strict, requestEntities: this.#requestEntities });
     // Preparse eagerly what every request needs, so a broken bundle fails at activation.
     this.#preparseSchema();
     if (!this.#slicing) this.#slices.get("*", this.#all);
@@ -197,6 +202,15 @@ export class CompiledPolicies {
     const reasons = diagnostics.reason;
     if (reasons.length > 1) reasons.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
     return { decision, determiningPolicies: reasons, errors };
+  }
+
+  /**
+   * Plans which resources of a type the request's principal may act on (see ResourcePlanner).
+   * Throws `invalid_argument` for a request Cedar refuses and `failed_precondition` for a
+   * policy whose condition no resource filter can express.
+   */
+  plan(req: PlanRequest): Plan {
+    return this.#planner.plan(req);
   }
 
   /** The preparsed slice of policies whose scope can match the request. */

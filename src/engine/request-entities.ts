@@ -16,7 +16,11 @@ function isBare(e: Entity): boolean {
   return true;
 }
 
-const roleOf = (req: AuthzRequest, e: Entity): string => (e === req.principal ? "principal" : e === req.resource ? "resource" : `entities[${req.entities.indexOf(e)}]`);
+/** The entities a request carries: a Check names its resource, a Plan does not. */
+export type RequestEntitySource = Pick<AuthzRequest, "principal" | "entities"> & { readonly resource?: Entity };
+
+const roleOf = (req: RequestEntitySource, e: Entity): string =>
+  e === req.principal ? "principal" : e === req.resource ? "resource" : `entities[${req.entities.indexOf(e)}]`;
 
 /**
  * A request's own entities as Cedar will see them, checked against the bundle's, plus the
@@ -40,18 +44,18 @@ export class RequestEntities {
    * nothing Cedar could read, and under a schema with required attributes it would not
    * conform, so only the reference is passed.
    */
-  load(req: AuthzRequest, out: EntityJson[]): void {
+  load(req: RequestEntitySource, out: EntityJson[]): void {
     this.#defined.clear();
     this.#loadOne(req, req.principal, out);
-    this.#loadOne(req, req.resource, out);
+    if (req.resource !== undefined) this.#loadOne(req, req.resource, out);
     for (const e of req.entities) this.#loadOne(req, e, out);
     // Bare mentions: only the action-type rule applies to them.
     if (isActionType(req.principal.uid.type)) throw actionEntity(req, req.principal);
-    if (isActionType(req.resource.uid.type)) throw actionEntity(req, req.resource);
+    if (req.resource !== undefined && isActionType(req.resource.uid.type)) throw actionEntity(req, req.resource);
     for (const e of req.entities) if (isActionType(e.uid.type)) throw actionEntity(req, e);
   }
 
-  #loadOne(req: AuthzRequest, e: Entity, out: EntityJson[]): void {
+  #loadOne(req: RequestEntitySource, e: Entity, out: EntityJson[]): void {
     if (isBare(e)) return;
     const { type, id } = e.uid;
     if (isActionType(type)) throw actionEntity(req, e);
@@ -122,6 +126,6 @@ function visitValue(g: EntityGraph, v: Value): void {
   }
 }
 
-function actionEntity(req: AuthzRequest, e: Entity) {
+function actionEntity(req: RequestEntitySource, e: Entity) {
   return invalidArgument(`${roleOf(req, e)}: action entities come from the bundle's schema, not the request (${formatUid(e.uid)})`);
 }

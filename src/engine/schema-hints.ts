@@ -16,6 +16,8 @@ export type AttrType =
 export interface RecordType {
   readonly kind: "record";
   readonly attributes: ReadonlyMap<string, AttrType>;
+  /** Declared attributes that may be absent (`name?: T`). */
+  readonly optional: ReadonlySet<string>;
   /** `additionalAttributes: true`: undeclared attributes are allowed too. */
   readonly open: boolean;
 }
@@ -28,14 +30,16 @@ export interface SchemaHints {
   readonly attributes: ReadonlyMap<string, RecordType>;
   /** Action (`NS::Action/id`) → its context shape. */
   readonly context: ReadonlyMap<string, RecordType>;
+  /** Action (`NS::Action/id`) → the resource types (qualified) it applies to; empty when none. */
+  readonly resourceTypes: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** No schema: every attribute is carried as its JSON reads. */
-export const NO_SCHEMA_HINTS: SchemaHints = { present: false, attributes: new Map(), context: new Map() };
+export const NO_SCHEMA_HINTS: SchemaHints = { present: false, attributes: new Map(), context: new Map(), resourceTypes: new Map() };
 
 const EXTENSIONS: Record<string, ExtensionName> = { ipaddr: "ip", decimal: "decimal", datetime: "datetime", duration: "duration" };
 const PRIMITIVES: Record<string, "String" | "Long" | "Bool"> = { String: "String", Long: "Long", Bool: "Bool", Boolean: "Bool" };
-const EMPTY: RecordType = { kind: "record", attributes: new Map(), open: false };
+const EMPTY: RecordType = { kind: "record", attributes: new Map(), optional: new Set(), open: false };
 /** Common types may refer to each other; a schema Cedar accepted has no cycles, this bounds a bad one. */
 const MAX_DEPTH = 64;
 
@@ -45,8 +49,13 @@ interface TypeJson {
   element?: TypeJson;
   attributes?: Record<string, TypeJson>;
   additionalAttributes?: boolean;
+  required?: boolean;
 }
-type NamespaceJson = { commonTypes?: Record<string, TypeJson>; entityTypes?: Record<string, { shape?: TypeJson }>; actions?: Record<string, { appliesTo?: { context?: TypeJson } }> };
+type NamespaceJson = {
+  commonTypes?: Record<string, TypeJson>;
+  entityTypes?: Record<string, { shape?: TypeJson }>;
+  actions?: Record<string, { appliesTo?: { context?: TypeJson; resourceTypes?: string[] } }>;
+};
 
 /**
  * Reads, from the schema, the declared type of every entity attribute and context member, so
@@ -65,6 +74,7 @@ export function schemaHints(cedar: CedarModule, schema: Schema | undefined): Sch
   }
   const attributes = new Map<string, RecordType>();
   const context = new Map<string, RecordType>();
+  const resourceTypes = new Map<string, ReadonlySet<string>>();
   for (const [ns, def] of Object.entries(namespaces)) {
     const resolve = typeResolver(ns, common);
     for (const [type, et] of Object.entries(def.entityTypes ?? {})) {
@@ -74,14 +84,19 @@ export function schemaHints(cedar: CedarModule, schema: Schema | undefined): Sch
     for (const [action, at] of Object.entries(def.actions ?? {})) {
       const ctx = at.appliesTo?.context;
       const shape = ctx === undefined ? EMPTY : resolve(ctx, 0);
-      context.set(`${ns === "" ? "" : `${ns}::`}Action/${action}`, shape.kind === "record" ? shape : EMPTY);
+      const key = `${ns === "" ? "" : `${ns}::`}Action/${action}`;
+      context.set(key, shape.kind === "record" ? shape : EMPTY);
+      resourceTypes.set(key, new Set((at.appliesTo?.resourceTypes ?? []).map((t) => qualifyIn(ns, t))));
     }
   }
-  return { present: true, attributes, context };
+  return { present: true, attributes, context, resourceTypes };
 }
 
+/** A type name as written in namespace `ns`, qualified. */
+const qualifyIn = (ns: string, name: string): string => (name.includes("::") || ns === "" ? name : `${ns}::${name}`);
+
 function typeResolver(ns: string, common: ReadonlyMap<string, TypeJson>): (t: TypeJson, depth: number) => AttrType {
-  const qualify = (name: string) => (name.includes("::") || ns === "" ? name : `${ns}::${name}`);
+  const qualify = (name: string) => qualifyIn(ns, name);
   const byName = (raw: string, depth: number): AttrType => {
     const builtin = raw.startsWith("__cedar::") ? raw.slice("__cedar::".length) : undefined;
     if (builtin === undefined) {
@@ -98,8 +113,12 @@ function typeResolver(ns: string, common: ReadonlyMap<string, TypeJson>): (t: Ty
     switch (t.type) {
       case "Record": {
         const attributes = new Map<string, AttrType>();
-        for (const [k, v] of Object.entries(t.attributes ?? {})) attributes.set(k, resolve(v, depth + 1));
-        return { kind: "record", attributes, open: t.additionalAttributes === true };
+        const optional = new Set<string>();
+        for (const [k, v] of Object.entries(t.attributes ?? {})) {
+          attributes.set(k, resolve(v, depth + 1));
+          if (v.required === false) optional.add(k);
+        }
+        return { kind: "record", attributes, optional, open: t.additionalAttributes === true };
       }
       case "Set":
         return { kind: "set", element: t.element === undefined ? { kind: "primitive", name: "String" } : resolve(t.element, depth + 1) };

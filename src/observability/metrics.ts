@@ -2,7 +2,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { Activation } from "../bundle/active-bundle.js";
 import type { DecisionEvent, DecisionObserver } from "../decision/decision-observer.js";
 import type { ErrorCode, VerdictError } from "../errors.js";
+import type { PlanObserver } from "../decision/plan-service.js";
 import type { Api } from "../model/authz-request.js";
+import type { PlanKind } from "../model/resource-filter.js";
 
 /** Buckets from 50 µs to 1 s: decisions are sub-millisecond, the tail is what matters. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -26,7 +28,7 @@ function children<A extends string[], C>(make: (...labels: A) => C): (...labels:
  * Verdict's Prometheus metrics, in a registry of its own (no process-wide default registry).
  * Every label is bounded: api, decision, tier, result, and the active revision.
  */
-export class Metrics implements DecisionObserver {
+export class Metrics implements DecisionObserver, PlanObserver {
   readonly registry = new Registry();
   readonly #decisions = new Counter({ name: "verdict_decisions_total", help: "Decisions answered, by front door and outcome.", labelNames: ["api", "decision"], registers: [this.registry] });
   readonly #checkDuration = new Histogram({ name: "verdict_check_duration_seconds", help: "Time from a request entering the decision path to its answer.", labelNames: ["api"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
@@ -46,6 +48,8 @@ export class Metrics implements DecisionObserver {
   readonly #logDropped = new Counter({ name: "verdict_decision_logs_dropped_total", help: "Decision log lines dropped because the sink could not keep up.", registers: [this.registry] });
   readonly #logSampled = new Counter({ name: "verdict_decision_logs_sampled_out_total", help: "ALLOW decisions not logged because of sampling.", registers: [this.registry] });
   readonly #unmatched = new Counter({ name: "verdict_unmatched_requests_total", help: "Gateway requests that matched no route (denied), by method.", labelNames: ["method"], registers: [this.registry] });
+  readonly #plans = new Counter({ name: "verdict_plans_total", help: "Resource query plans answered, by kind (always_allowed, always_denied, conditional).", labelNames: ["kind"], registers: [this.registry] });
+  readonly #planDuration = new Histogram({ name: "verdict_plan_duration_seconds", help: "Time to answer a resource query plan.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
 
   // Label children resolved once per label set (bounded), not hashed again on every decision.
@@ -68,6 +72,11 @@ export class Metrics implements DecisionObserver {
   refused(api: Api, error: VerdictError): void {
     if (CLIENT_ERRORS.has(error.code)) this.#invalid.inc({ api });
     else this.#failed.inc({ api, code: error.code });
+  }
+
+  planned(kind: PlanKind, durationSeconds: number): void {
+    this.#plans.inc({ kind });
+    this.#planDuration.observe(durationSeconds);
   }
 
   /** A bundle became active. */

@@ -1,14 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { DecisionService } from "../../decision/decision-service.js";
+import type { PlanService } from "../../decision/plan-service.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
 import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
 import { fingerprintCheck } from "./check-fingerprint.js";
 import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
+import { fromPlanRequest, toPlanResponse } from "./plan-mapping.js";
 
 /** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. */
-export function authorizationService(decisions: DecisionService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+export function authorizationService(decisions: DecisionService, plans: PlanService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
     check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
@@ -33,6 +35,7 @@ export function authorizationService(decisions: DecisionService): [grpc.ServiceD
         ),
       });
     }),
+    plan: unary(AuthorizationService.method.plan, async (req) => toPlanResponse(plans.plan(fromPlanRequest(req), req.requestId))),
   };
   return [serverDefinition(AuthorizationService), impl];
 }

@@ -41,7 +41,8 @@ function fromUid(uid: PbEntityUid | undefined, field: string): EntityUid {
   return { type: uid.type, id: uid.id };
 }
 
-function fromEntity(e: PbEntity, field: string): Entity {
+/** Maps one wire entity; `field` names it in error messages. */
+export function fromEntity(e: PbEntity, field: string): Entity {
   return {
     uid: fromUid(e.uid, `${field}.uid`),
     attrs: fromFields(e.attrs, `${field}.attrs`),
@@ -51,13 +52,14 @@ function fromEntity(e: PbEntity, field: string): Entity {
 }
 
 /** Copies a map onto a prototype-free object, so keys like `__proto__` stay plain data. */
-function fromFields(fields: { [key: string]: PbValue }, field: string): Record<string, Value> {
+export function fromFields(fields: { [key: string]: PbValue }, field: string): Record<string, Value> {
   const out = Object.create(null) as Record<string, Value>;
   for (const key of Object.keys(fields)) out[key] = fromValue(fields[key]!, `${field}.${key}`);
   return out;
 }
 
-function fromValue(v: PbValue, field: string): Value {
+/** Maps one wire value; `field` names it in error messages. */
+export function fromValue(v: PbValue, field: string): Value {
   const k = v.kind;
   switch (k.case) {
     case "bool":

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file verdict/v1/authorization.proto.
  */
 export const file_verdict_v1_authorization: GenFile = /*@__PURE__*/
-  fileDesc("Ch52ZXJkaWN0L3YxL2F1dGhvcml6YXRpb24ucHJvdG8SCnZlcmRpY3QudjEiJQoJRW50aXR5VWlkEgwKBHR5cGUYASABKAkSCgoCaWQYAiABKAki4QEKBVZhbHVlEg4KBGJvb2wYASABKAhIABIOCgRsb25nGAIgASgDSAASEAoGc3RyaW5nGAMgASgJSAASIwoDc2V0GAQgASgLMhQudmVyZGljdC52MS5WYWx1ZVNldEgAEiQKBnJlY29yZBgFIAEoCzISLnZlcmRpY3QudjEuUmVjb3JkSAASJwoGZW50aXR5GAYgASgLMhUudmVyZGljdC52MS5FbnRpdHlVaWRIABIqCglleHRlbnNpb24YByABKAsyFS52ZXJkaWN0LnYxLkV4dGVuc2lvbkgAQgYKBGtpbmQiLQoIVmFsdWVTZXQSIQoGdmFsdWVzGAEgAygLMhEudmVyZGljdC52MS5WYWx1ZSJ6CgZSZWNvcmQSLgoGZmllbGRzGAEgAygLMh4udmVyZGljdC52MS5SZWNvcmQuRmllbGRzRW50cnkaQAoLRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEudmVyZGljdC52MS5WYWx1ZToCOAEiJAoJRXh0ZW5zaW9uEgoKAmZuGAEgASgJEgsKA2FyZxgCIAEoCSKvAgoGRW50aXR5EiIKA3VpZBgBIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEiwKBWF0dHJzGAIgAygLMh0udmVyZGljdC52MS5FbnRpdHkuQXR0cnNFbnRyeRImCgdwYXJlbnRzGAMgAygLMhUudmVyZGljdC52MS5FbnRpdHlVaWQSKgoEdGFncxgEIAMoCzIcLnZlcmRpY3QudjEuRW50aXR5LlRhZ3NFbnRyeRo/CgpBdHRyc0VudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLnZlcmRpY3QudjEuVmFsdWU6AjgBGj4KCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSIAoFdmFsdWUYAiABKAsyES52ZXJkaWN0LnYxLlZhbHVlOgI4ASK3AgoMQ2hlY2tSZXF1ZXN0EiUKCXByaW5jaXBhbBgBIAEoCzISLnZlcmRpY3QudjEuRW50aXR5EiUKBmFjdGlvbhgCIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEiQKCHJlc291cmNlGAMgASgLMhIudmVyZGljdC52MS5FbnRpdHkSNgoHY29udGV4dBgEIAMoCzIlLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0LkNvbnRleHRFbnRyeRIkCghlbnRpdGllcxgFIAMoCzISLnZlcmRpY3QudjEuRW50aXR5EhIKCnJlcXVlc3RfaWQYBiABKAkaQQoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLnZlcmRpY3QudjEuVmFsdWU6AjgBIjUKD0V2YWx1YXRpb25FcnJvchIRCglwb2xpY3lfaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCSLsAQoNQ2hlY2tSZXNwb25zZRImCghkZWNpc2lvbhgBIAEoDjIULnZlcmRpY3QudjEuRGVjaXNpb24SHAoUZGV0ZXJtaW5pbmdfcG9saWNpZXMYAiADKAkSKwoGZXJyb3JzGAMgAygLMhsudmVyZGljdC52MS5FdmFsdWF0aW9uRXJyb3ISEwoLZGVjaXNpb25faWQYBCABKAkSFwoPYnVuZGxlX3JldmlzaW9uGAUgASgJEiYKBWNhY2hlGAYgASgOMhcudmVyZGljdC52MS5DYWNoZVN0YXR1cxISCgpyZXF1ZXN0X2lkGAcgASgJIj0KEUJhdGNoQ2hlY2tSZXF1ZXN0EigKBmNoZWNrcxgBIAMoCzIYLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0InAKEEJhdGNoQ2hlY2tSZXN1bHQSLQoIcmVzcG9uc2UYASABKAsyGS52ZXJkaWN0LnYxLkNoZWNrUmVzcG9uc2VIABIjCgVlcnJvchgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCAoGcmVzdWx0IkMKEkJhdGNoQ2hlY2tSZXNwb25zZRItCgdyZXN1bHRzGAEgAygLMhwudmVyZGljdC52MS5CYXRjaENoZWNrUmVzdWx0KksKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASEgoOREVDSVNJT05fQUxMT1cQARIRCg1ERUNJU0lPTl9ERU5ZEAIqlAEKC0NhY2hlU3RhdHVzEhwKGENBQ0hFX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUNBQ0hFX1NUQVRVU19NSVNTEAESGgoWQ0FDSEVfU1RBVFVTX0hJVF9MT0NBTBACEhsKF0NBQ0hFX1NUQVRVU19ISVRfU0hBUkVEEAMSFwoTQ0FDSEVfU1RBVFVTX0JZUEFTUxAEMqEBChRBdXRob3JpemF0aW9uU2VydmljZRI8CgVDaGVjaxIYLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0GhkudmVyZGljdC52MS5DaGVja1Jlc3BvbnNlEksKCkJhdGNoQ2hlY2sSHS52ZXJkaWN0LnYxLkJhdGNoQ2hlY2tSZXF1ZXN0Gh4udmVyZGljdC52MS5CYXRjaENoZWNrUmVzcG9uc2ViBnByb3RvMw", [file_google_rpc_status]);
+  fileDesc("Ch52ZXJkaWN0L3YxL2F1dGhvcml6YXRpb24ucHJvdG8SCnZlcmRpY3QudjEiJQoJRW50aXR5VWlkEgwKBHR5cGUYASABKAkSCgoCaWQYAiABKAki4QEKBVZhbHVlEg4KBGJvb2wYASABKAhIABIOCgRsb25nGAIgASgDSAASEAoGc3RyaW5nGAMgASgJSAASIwoDc2V0GAQgASgLMhQudmVyZGljdC52MS5WYWx1ZVNldEgAEiQKBnJlY29yZBgFIAEoCzISLnZlcmRpY3QudjEuUmVjb3JkSAASJwoGZW50aXR5GAYgASgLMhUudmVyZGljdC52MS5FbnRpdHlVaWRIABIqCglleHRlbnNpb24YByABKAsyFS52ZXJkaWN0LnYxLkV4dGVuc2lvbkgAQgYKBGtpbmQiLQoIVmFsdWVTZXQSIQoGdmFsdWVzGAEgAygLMhEudmVyZGljdC52MS5WYWx1ZSJ6CgZSZWNvcmQSLgoGZmllbGRzGAEgAygLMh4udmVyZGljdC52MS5SZWNvcmQuRmllbGRzRW50cnkaQAoLRmllbGRzRW50cnkSCwoDa2V5GAEgASgJEiAKBXZhbHVlGAIgASgLMhEudmVyZGljdC52MS5WYWx1ZToCOAEiJAoJRXh0ZW5zaW9uEgoKAmZuGAEgASgJEgsKA2FyZxgCIAEoCSKvAgoGRW50aXR5EiIKA3VpZBgBIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEiwKBWF0dHJzGAIgAygLMh0udmVyZGljdC52MS5FbnRpdHkuQXR0cnNFbnRyeRImCgdwYXJlbnRzGAMgAygLMhUudmVyZGljdC52MS5FbnRpdHlVaWQSKgoEdGFncxgEIAMoCzIcLnZlcmRpY3QudjEuRW50aXR5LlRhZ3NFbnRyeRo/CgpBdHRyc0VudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLnZlcmRpY3QudjEuVmFsdWU6AjgBGj4KCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSIAoFdmFsdWUYAiABKAsyES52ZXJkaWN0LnYxLlZhbHVlOgI4ASK3AgoMQ2hlY2tSZXF1ZXN0EiUKCXByaW5jaXBhbBgBIAEoCzISLnZlcmRpY3QudjEuRW50aXR5EiUKBmFjdGlvbhgCIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEiQKCHJlc291cmNlGAMgASgLMhIudmVyZGljdC52MS5FbnRpdHkSNgoHY29udGV4dBgEIAMoCzIlLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0LkNvbnRleHRFbnRyeRIkCghlbnRpdGllcxgFIAMoCzISLnZlcmRpY3QudjEuRW50aXR5EhIKCnJlcXVlc3RfaWQYBiABKAkaQQoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLnZlcmRpY3QudjEuVmFsdWU6AjgBIjUKD0V2YWx1YXRpb25FcnJvchIRCglwb2xpY3lfaWQYASABKAkSDwoHbWVzc2FnZRgCIAEoCSLsAQoNQ2hlY2tSZXNwb25zZRImCghkZWNpc2lvbhgBIAEoDjIULnZlcmRpY3QudjEuRGVjaXNpb24SHAoUZGV0ZXJtaW5pbmdfcG9saWNpZXMYAiADKAkSKwoGZXJyb3JzGAMgAygLMhsudmVyZGljdC52MS5FdmFsdWF0aW9uRXJyb3ISEwoLZGVjaXNpb25faWQYBCABKAkSFwoPYnVuZGxlX3JldmlzaW9uGAUgASgJEiYKBWNhY2hlGAYgASgOMhcudmVyZGljdC52MS5DYWNoZVN0YXR1cxISCgpyZXF1ZXN0X2lkGAcgASgJIj0KEUJhdGNoQ2hlY2tSZXF1ZXN0EigKBmNoZWNrcxgBIAMoCzIYLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0InAKEEJhdGNoQ2hlY2tSZXN1bHQSLQoIcmVzcG9uc2UYASABKAsyGS52ZXJkaWN0LnYxLkNoZWNrUmVzcG9uc2VIABIjCgVlcnJvchgCIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCAoGcmVzdWx0IkMKEkJhdGNoQ2hlY2tSZXNwb25zZRItCgdyZXN1bHRzGAEgAygLMhwudmVyZGljdC52MS5CYXRjaENoZWNrUmVzdWx0IqYCCgtQbGFuUmVxdWVzdBIlCglwcmluY2lwYWwYASABKAsyEi52ZXJkaWN0LnYxLkVudGl0eRIlCgZhY3Rpb24YAiABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBIVCg1yZXNvdXJjZV90eXBlGAMgASgJEjUKB2NvbnRleHQYBCADKAsyJC52ZXJkaWN0LnYxLlBsYW5SZXF1ZXN0LkNvbnRleHRFbnRyeRIkCghlbnRpdGllcxgFIAMoCzISLnZlcmRpY3QudjEuRW50aXR5EhIKCnJlcXVlc3RfaWQYBiABKAkaQQoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRIgCgV2YWx1ZRgCIAEoCzIRLnZlcmRpY3QudjEuVmFsdWU6AjgBIrUBCgxQbGFuUmVzcG9uc2USIgoEa2luZBgBIAEoDjIULnZlcmRpY3QudjEuUGxhbktpbmQSIgoGZmlsdGVyGAIgASgLMhIudmVyZGljdC52MS5GaWx0ZXISFwoPYnVuZGxlX3JldmlzaW9uGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSFwoPcGVybWl0X3BvbGljaWVzGAUgAygJEhcKD2ZvcmJpZF9wb2xpY2llcxgGIAMoCSLPAgoGRmlsdGVyEiUKA2FuZBgBIAEoCzIWLnZlcmRpY3QudjEuRmlsdGVyTGlzdEgAEiQKAm9yGAIgASgLMhYudmVyZGljdC52MS5GaWx0ZXJMaXN0SAASIQoDbm90GAMgASgLMhIudmVyZGljdC52MS5GaWx0ZXJIABIpCgdjb21wYXJlGAQgASgLMhYudmVyZGljdC52MS5Db21wYXJpc29uSAASIgoCaW4YBSABKAsyFC52ZXJkaWN0LnYxLkFuY2VzdHJ5SAASKwoIY29udGFpbnMYBiABKAsyFy52ZXJkaWN0LnYxLkNvbnRhaW5tZW50SAASKAoDaGFzGAcgASgLMhkudmVyZGljdC52MS5BdHRyaWJ1dGVQYXRoSAASJwoEbGlrZRgIIAEoCzIXLnZlcmRpY3QudjEuTGlrZVBhdHRlcm5IAEIGCgRub2RlIjEKCkZpbHRlckxpc3QSIwoHZmlsdGVycxgBIAMoCzISLnZlcmRpY3QudjEuRmlsdGVyIn8KCkNvbXBhcmlzb24SKgoCb3AYASABKA4yHi52ZXJkaWN0LnYxLkNvbXBhcmlzb25PcGVyYXRvchIhCgRsZWZ0GAIgASgLMhMudmVyZGljdC52MS5PcGVyYW5kEiIKBXJpZ2h0GAMgASgLMhMudmVyZGljdC52MS5PcGVyYW5kIlgKCEFuY2VzdHJ5EiMKBmVudGl0eRgBIAEoCzITLnZlcmRpY3QudjEuT3BlcmFuZBInCghhbmNlc3RvchgCIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkIlUKC0NvbnRhaW5tZW50EiAKA3NldBgBIAEoCzITLnZlcmRpY3QudjEuT3BlcmFuZBIkCgdlbGVtZW50GAIgASgLMhMudmVyZGljdC52MS5PcGVyYW5kImAKC0xpa2VQYXR0ZXJuEiQKB29wZXJhbmQYASABKAsyEy52ZXJkaWN0LnYxLk9wZXJhbmQSKwoHcGF0dGVybhgCIAMoCzIaLnZlcmRpY3QudjEuUGF0dGVybkVsZW1lbnQiPwoOUGF0dGVybkVsZW1lbnQSEQoHbGl0ZXJhbBgBIAEoCUgAEhIKCHdpbGRjYXJkGAIgASgISABCBgoEa2luZCIeCg1BdHRyaWJ1dGVQYXRoEg0KBW5hbWVzGAEgAygJIg4KDFJlc291cmNlU2VsZiKTAQoHT3BlcmFuZBIsCghyZXNvdXJjZRgBIAEoCzIYLnZlcmRpY3QudjEuUmVzb3VyY2VTZWxmSAASLgoJYXR0cmlidXRlGAIgASgLMhkudmVyZGljdC52MS5BdHRyaWJ1dGVQYXRoSAASIgoFdmFsdWUYAyABKAsyES52ZXJkaWN0LnYxLlZhbHVlSABCBgoEa2luZCpLCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhIKDkRFQ0lTSU9OX0FMTE9XEAESEQoNREVDSVNJT05fREVOWRACKpQBCgtDYWNoZVN0YXR1cxIcChhDQUNIRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFDQUNIRV9TVEFUVVNfTUlTUxABEhoKFkNBQ0hFX1NUQVRVU19ISVRfTE9DQUwQAhIbChdDQUNIRV9TVEFUVVNfSElUX1NIQVJFRBADEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBCp7CghQbGFuS2luZBIZChVQTEFOX0tJTkRfVU5TUEVDSUZJRUQQABIcChhQTEFOX0tJTkRfQUxXQVlTX0FMTE9XRUQQARIbChdQTEFOX0tJTkRfQUxXQVlTX0RFTklFRBACEhkKFVBMQU5fS0lORF9DT05ESVRJT05BTBADKuEBChJDb21wYXJpc29uT3BlcmF0b3ISIwofQ09NUEFSSVNPTl9PUEVSQVRPUl9VTlNQRUNJRklFRBAAEhoKFkNPTVBBUklTT05fT1BFUkFUT1JfRVEQARIaChZDT01QQVJJU09OX09QRVJBVE9SX05FEAISGgoWQ09NUEFSSVNPTl9PUEVSQVRPUl9MVBADEhoKFkNPTVBBUklTT05fT1BFUkFUT1JfTEUQBBIaChZDT01QQVJJU09OX09QRVJBVE9SX0dUEAUSGgoWQ09NUEFSSVNPTl9PUEVSQVRPUl9HRRAGMtwBChRBdXRob3JpemF0aW9uU2VydmljZRI8CgVDaGVjaxIYLnZlcmRpY3QudjEuQ2hlY2tSZXF1ZXN0GhkudmVyZGljdC52MS5DaGVja1Jlc3BvbnNlEksKCkJhdGNoQ2hlY2sSHS52ZXJkaWN0LnYxLkJhdGNoQ2hlY2tSZXF1ZXN0Gh4udmVyZGljdC52MS5CYXRjaENoZWNrUmVzcG9uc2USOQoEUGxhbhIXLnZlcmRpY3QudjEuUGxhblJlcXVlc3QaGC52ZXJkaWN0LnYxLlBsYW5SZXNwb25zZWIGcHJvdG8z", [file_google_rpc_status]);
 
 /**
  * EntityUid names one Cedar entity, e.g. type "App::User", id "alice".
@@ -458,6 +458,473 @@ export const BatchCheckResponseSchema: GenMessage<BatchCheckResponse> = /*@__PUR
   messageDesc(file_verdict_v1_authorization, 11);
 
 /**
+ * PlanRequest asks which resources of one type a principal may act on.
+ *
+ * @generated from message verdict.v1.PlanRequest
+ */
+export type PlanRequest = Message<"verdict.v1.PlanRequest"> & {
+  /**
+   * Who acts. Required; validated like CheckRequest.principal.
+   *
+   * @generated from field: verdict.v1.Entity principal = 1;
+   */
+  principal?: Entity | undefined;
+
+  /**
+   * What they do. Required. An empty type means the bundle's `Action` type,
+   * as in CheckRequest.action.
+   *
+   * @generated from field: verdict.v1.EntityUid action = 2;
+   */
+  action?: EntityUid | undefined;
+
+  /**
+   * The type of the resources asked about, e.g. "App::Document". Required.
+   * Under a schema it must be a declared entity type the action applies to.
+   *
+   * @generated from field: string resource_type = 3;
+   */
+  resourceType: string;
+
+  /**
+   * The request context, as in CheckRequest.context.
+   *
+   * @generated from field: map<string, verdict.v1.Value> context = 4;
+   */
+  context: { [key: string]: Value };
+
+  /**
+   * More entities the policies may reach (the principal's groups, owners...).
+   * Resources themselves are not sent: they are what the filter selects.
+   *
+   * @generated from field: repeated verdict.v1.Entity entities = 5;
+   */
+  entities: Entity[];
+
+  /**
+   * The caller's correlation id, echoed in the response.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message verdict.v1.PlanRequest.
+ * Use `create(PlanRequestSchema)` to create a new message.
+ */
+export const PlanRequestSchema: GenMessage<PlanRequest> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 12);
+
+/**
+ * PlanResponse is the answer to a PlanRequest. For every resource R of the type
+ * (conforming to the bundle's schema, with its ancestors as Check would see them),
+ * Check(principal, action, R, context) allows exactly when the plan does: always,
+ * never, or when R matches `filter`.
+ *
+ * @generated from message verdict.v1.PlanResponse
+ */
+export type PlanResponse = Message<"verdict.v1.PlanResponse"> & {
+  /**
+   * Always allowed, always denied, or conditional.
+   *
+   * @generated from field: verdict.v1.PlanKind kind = 1;
+   */
+  kind: PlanKind;
+
+  /**
+   * The condition a resource must meet; set only when kind is CONDITIONAL.
+   *
+   * @generated from field: verdict.v1.Filter filter = 2;
+   */
+  filter?: Filter | undefined;
+
+  /**
+   * The revision of the bundle that planned.
+   *
+   * @generated from field: string bundle_revision = 3;
+   */
+  bundleRevision: string;
+
+  /**
+   * The request's request_id, echoed.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+
+  /**
+   * Ids of the permit policies that can allow some resource (all of them hold for
+   * ALWAYS_ALLOWED's resources; each is one branch of a CONDITIONAL filter).
+   *
+   * @generated from field: repeated string permit_policies = 5;
+   */
+  permitPolicies: string[];
+
+  /**
+   * Ids of the forbid policies that deny some resource (every resource, for an
+   * ALWAYS_DENIED caused by a forbid; in strict mode this includes forbids whose
+   * evaluation errors).
+   *
+   * @generated from field: repeated string forbid_policies = 6;
+   */
+  forbidPolicies: string[];
+};
+
+/**
+ * Describes the message verdict.v1.PlanResponse.
+ * Use `create(PlanResponseSchema)` to create a new message.
+ */
+export const PlanResponseSchema: GenMessage<PlanResponse> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 13);
+
+/**
+ * Filter is a condition on one resource: a small expression tree. Exactly one
+ * node kind is set. A resource's attribute that is absent (an optional attribute,
+ * or a NULL column) makes every comparison, containment or pattern on it false;
+ * only `has` tests for presence.
+ *
+ * @generated from message verdict.v1.Filter
+ */
+export type Filter = Message<"verdict.v1.Filter"> & {
+  /**
+   * @generated from oneof verdict.v1.Filter.node
+   */
+  node: {
+    /**
+     * True when every filter in the list is true.
+     *
+     * @generated from field: verdict.v1.FilterList and = 1;
+     */
+    value: FilterList;
+    case: "and";
+  } | {
+    /**
+     * True when at least one filter in the list is true.
+     *
+     * @generated from field: verdict.v1.FilterList or = 2;
+     */
+    value: FilterList;
+    case: "or";
+  } | {
+    /**
+     * True when the filter is false.
+     *
+     * @generated from field: verdict.v1.Filter not = 3;
+     */
+    value: Filter;
+    case: "not";
+  } | {
+    /**
+     * A comparison of two operands.
+     *
+     * @generated from field: verdict.v1.Comparison compare = 4;
+     */
+    value: Comparison;
+    case: "compare";
+  } | {
+    /**
+     * Entity ancestry: the operand descends from an entity.
+     *
+     * @generated from field: verdict.v1.Ancestry in = 5;
+     */
+    value: Ancestry;
+    case: "in";
+  } | {
+    /**
+     * Set membership: a set-valued operand contains an element.
+     *
+     * @generated from field: verdict.v1.Containment contains = 6;
+     */
+    value: Containment;
+    case: "contains";
+  } | {
+    /**
+     * The resource has the attribute (present, not NULL).
+     *
+     * @generated from field: verdict.v1.AttributePath has = 7;
+     */
+    value: AttributePath;
+    case: "has";
+  } | {
+    /**
+     * A string operand matches a Cedar `like` pattern.
+     *
+     * @generated from field: verdict.v1.LikePattern like = 8;
+     */
+    value: LikePattern;
+    case: "like";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message verdict.v1.Filter.
+ * Use `create(FilterSchema)` to create a new message.
+ */
+export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 14);
+
+/**
+ * FilterList is the operand list of `and` / `or`; it has at least two filters.
+ *
+ * @generated from message verdict.v1.FilterList
+ */
+export type FilterList = Message<"verdict.v1.FilterList"> & {
+  /**
+   * The filters combined.
+   *
+   * @generated from field: repeated verdict.v1.Filter filters = 1;
+   */
+  filters: Filter[];
+};
+
+/**
+ * Describes the message verdict.v1.FilterList.
+ * Use `create(FilterListSchema)` to create a new message.
+ */
+export const FilterListSchema: GenMessage<FilterList> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 15);
+
+/**
+ * Comparison compares two operands; the left one is always the resource or one
+ * of its attributes.
+ *
+ * @generated from message verdict.v1.Comparison
+ */
+export type Comparison = Message<"verdict.v1.Comparison"> & {
+  /**
+   * The operator.
+   *
+   * @generated from field: verdict.v1.ComparisonOperator op = 1;
+   */
+  op: ComparisonOperator;
+
+  /**
+   * The resource, or one of its attributes.
+   *
+   * @generated from field: verdict.v1.Operand left = 2;
+   */
+  left?: Operand | undefined;
+
+  /**
+   * A literal value, the resource, or another attribute.
+   *
+   * @generated from field: verdict.v1.Operand right = 3;
+   */
+  right?: Operand | undefined;
+};
+
+/**
+ * Describes the message verdict.v1.Comparison.
+ * Use `create(ComparisonSchema)` to create a new message.
+ */
+export const ComparisonSchema: GenMessage<Comparison> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 16);
+
+/**
+ * Ancestry holds when `entity` descends from `ancestor` through entity parents,
+ * transitively. Cedar's `in` also holds when the entity is the ancestor itself; a
+ * plan states that case as a separate EQ comparison (left out when the entity types
+ * show it cannot happen), so an application needs only its descendant relation.
+ *
+ * @generated from message verdict.v1.Ancestry
+ */
+export type Ancestry = Message<"verdict.v1.Ancestry"> & {
+  /**
+   * The resource, or an entity-valued attribute of it.
+   *
+   * @generated from field: verdict.v1.Operand entity = 1;
+   */
+  entity?: Operand | undefined;
+
+  /**
+   * The entity it must be in.
+   *
+   * @generated from field: verdict.v1.EntityUid ancestor = 2;
+   */
+  ancestor?: EntityUid | undefined;
+};
+
+/**
+ * Describes the message verdict.v1.Ancestry.
+ * Use `create(AncestrySchema)` to create a new message.
+ */
+export const AncestrySchema: GenMessage<Ancestry> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 17);
+
+/**
+ * Containment holds when the set-valued `set` has `element` among its members.
+ *
+ * @generated from message verdict.v1.Containment
+ */
+export type Containment = Message<"verdict.v1.Containment"> & {
+  /**
+   * A set-valued attribute of the resource.
+   *
+   * @generated from field: verdict.v1.Operand set = 1;
+   */
+  set?: Operand | undefined;
+
+  /**
+   * The member looked for: a literal value.
+   *
+   * @generated from field: verdict.v1.Operand element = 2;
+   */
+  element?: Operand | undefined;
+};
+
+/**
+ * Describes the message verdict.v1.Containment.
+ * Use `create(ContainmentSchema)` to create a new message.
+ */
+export const ContainmentSchema: GenMessage<Containment> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 18);
+
+/**
+ * LikePattern holds when the string operand matches the whole pattern, as
+ * Cedar's `like`: case-sensitive, `wildcard` matching any run of characters.
+ *
+ * @generated from message verdict.v1.LikePattern
+ */
+export type LikePattern = Message<"verdict.v1.LikePattern"> & {
+  /**
+   * A string-valued attribute of the resource.
+   *
+   * @generated from field: verdict.v1.Operand operand = 1;
+   */
+  operand?: Operand | undefined;
+
+  /**
+   * The pattern, in order.
+   *
+   * @generated from field: repeated verdict.v1.PatternElement pattern = 2;
+   */
+  pattern: PatternElement[];
+};
+
+/**
+ * Describes the message verdict.v1.LikePattern.
+ * Use `create(LikePatternSchema)` to create a new message.
+ */
+export const LikePatternSchema: GenMessage<LikePattern> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 19);
+
+/**
+ * PatternElement is one piece of a `like` pattern.
+ *
+ * @generated from message verdict.v1.PatternElement
+ */
+export type PatternElement = Message<"verdict.v1.PatternElement"> & {
+  /**
+   * @generated from oneof verdict.v1.PatternElement.kind
+   */
+  kind: {
+    /**
+     * Characters matched literally (a `*` here is a literal star).
+     *
+     * @generated from field: string literal = 1;
+     */
+    value: string;
+    case: "literal";
+  } | {
+    /**
+     * Any run of characters, possibly empty.
+     *
+     * @generated from field: bool wildcard = 2;
+     */
+    value: boolean;
+    case: "wildcard";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message verdict.v1.PatternElement.
+ * Use `create(PatternElementSchema)` to create a new message.
+ */
+export const PatternElementSchema: GenMessage<PatternElement> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 20);
+
+/**
+ * AttributePath names an attribute of the resource, through nested records:
+ * ["owner"] is resource.owner, ["meta", "level"] is resource.meta.level.
+ *
+ * @generated from message verdict.v1.AttributePath
+ */
+export type AttributePath = Message<"verdict.v1.AttributePath"> & {
+  /**
+   * Attribute names, outermost first; at least one.
+   *
+   * @generated from field: repeated string names = 1;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message verdict.v1.AttributePath.
+ * Use `create(AttributePathSchema)` to create a new message.
+ */
+export const AttributePathSchema: GenMessage<AttributePath> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 21);
+
+/**
+ * ResourceSelf stands for the resource entity itself (its type and id).
+ *
+ * @generated from message verdict.v1.ResourceSelf
+ */
+export type ResourceSelf = Message<"verdict.v1.ResourceSelf"> & {
+};
+
+/**
+ * Describes the message verdict.v1.ResourceSelf.
+ * Use `create(ResourceSelfSchema)` to create a new message.
+ */
+export const ResourceSelfSchema: GenMessage<ResourceSelf> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 22);
+
+/**
+ * Operand is one side of a comparison, containment or pattern.
+ *
+ * @generated from message verdict.v1.Operand
+ */
+export type Operand = Message<"verdict.v1.Operand"> & {
+  /**
+   * @generated from oneof verdict.v1.Operand.kind
+   */
+  kind: {
+    /**
+     * The resource itself, compared by uid.
+     *
+     * @generated from field: verdict.v1.ResourceSelf resource = 1;
+     */
+    value: ResourceSelf;
+    case: "resource";
+  } | {
+    /**
+     * An attribute of the resource.
+     *
+     * @generated from field: verdict.v1.AttributePath attribute = 2;
+     */
+    value: AttributePath;
+    case: "attribute";
+  } | {
+    /**
+     * A literal Cedar value (bool, long, string, or entity).
+     *
+     * @generated from field: verdict.v1.Value value = 3;
+     */
+    value: Value;
+    case: "value";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message verdict.v1.Operand.
+ * Use `create(OperandSchema)` to create a new message.
+ */
+export const OperandSchema: GenMessage<Operand> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_authorization, 23);
+
+/**
  * Decision is the outcome of a check.
  *
  * @generated from enum verdict.v1.Decision
@@ -540,6 +1007,109 @@ export const CacheStatusSchema: GenEnum<CacheStatus> = /*@__PURE__*/
   enumDesc(file_verdict_v1_authorization, 1);
 
 /**
+ * PlanKind says how a plan answers.
+ *
+ * @generated from enum verdict.v1.PlanKind
+ */
+export enum PlanKind {
+  /**
+   * Never returned for an answered request.
+   *
+   * @generated from enum value: PLAN_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every resource of the type is allowed; no filter is needed.
+   *
+   * @generated from enum value: PLAN_KIND_ALWAYS_ALLOWED = 1;
+   */
+  ALWAYS_ALLOWED = 1,
+
+  /**
+   * No resource of the type is allowed.
+   *
+   * @generated from enum value: PLAN_KIND_ALWAYS_DENIED = 2;
+   */
+  ALWAYS_DENIED = 2,
+
+  /**
+   * Exactly the resources that match PlanResponse.filter are allowed.
+   *
+   * @generated from enum value: PLAN_KIND_CONDITIONAL = 3;
+   */
+  CONDITIONAL = 3,
+}
+
+/**
+ * Describes the enum verdict.v1.PlanKind.
+ */
+export const PlanKindSchema: GenEnum<PlanKind> = /*@__PURE__*/
+  enumDesc(file_verdict_v1_authorization, 2);
+
+/**
+ * ComparisonOperator is the operator of a Comparison.
+ *
+ * @generated from enum verdict.v1.ComparisonOperator
+ */
+export enum ComparisonOperator {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Equal: same kind and value (entities: same type and id).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_EQ = 1;
+   */
+  EQ = 1,
+
+  /**
+   * Not equal (the attribute must still be present).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_NE = 2;
+   */
+  NE = 2,
+
+  /**
+   * Less than (longs only).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_LT = 3;
+   */
+  LT = 3,
+
+  /**
+   * Less than or equal (longs only).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_LE = 4;
+   */
+  LE = 4,
+
+  /**
+   * Greater than (longs only).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_GT = 5;
+   */
+  GT = 5,
+
+  /**
+   * Greater than or equal (longs only).
+   *
+   * @generated from enum value: COMPARISON_OPERATOR_GE = 6;
+   */
+  GE = 6,
+}
+
+/**
+ * Describes the enum verdict.v1.ComparisonOperator.
+ */
+export const ComparisonOperatorSchema: GenEnum<ComparisonOperator> = /*@__PURE__*/
+  enumDesc(file_verdict_v1_authorization, 3);
+
+/**
  * AuthorizationService answers "may this principal perform this action on this
  * resource, in this context?" by evaluating the active Cedar policy bundle.
  *
@@ -567,6 +1137,20 @@ export const AuthorizationService: GenService<{
     methodKind: "unary";
     input: typeof BatchCheckRequestSchema;
     output: typeof BatchCheckResponseSchema;
+  },
+  /**
+   * Plan answers "which resources of this type may this principal act on?" without
+   * naming a resource: always, never, or those matching a filter over the resource's
+   * attributes and ancestors, which an application turns into a database query.
+   * A policy condition the filter language cannot express makes Plan fail with
+   * FAILED_PRECONDITION naming it; Plan never answers with a guess.
+   *
+   * @generated from rpc verdict.v1.AuthorizationService.Plan
+   */
+  plan: {
+    methodKind: "unary";
+    input: typeof PlanRequestSchema;
+    output: typeof PlanResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_verdict_v1_authorization, 0);
