@@ -1,17 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { toJson } from "@bufbuild/protobuf";
 import type { Command } from "commander";
-import { BundleError } from "../bundle/bundle-error.js";
-import { readBundlePath } from "../bundle/sources/read-bundle-path.js";
-import { createContainer } from "../container.js";
-import { VerdictError } from "../errors.js";
-import { AuthorizationService, type PlanRequest, PlanRequestSchema, type PlanResponse, PlanResponseSchema } from "../gen/verdict/v1/authorization_pb.js";
+import { type PlanRequest, PlanRequestSchema, type PlanResponse, PlanResponseSchema } from "../gen/verdict/v1/authorization_pb.js";
 import { closureTableAncestry, type SqlFilterOptions, toSqlFilter } from "../planning/sql-filter.js";
 import { fromPlanRequest, fromPlanResponse, toPlanResponse } from "../server/authorization/plan-mapping.js";
 import { TOKENS } from "../tokens.js";
-import { configFromFlags, fail, readStdin } from "./cli-config.js";
-import { createServiceClient } from "./grpc-client.js";
-import { silentLogger } from "./silent-logger.js";
+import { fail } from "./cli-config.js";
+import { callServer, failWith, localVerdict, readRequestJson } from "./one-shot.js";
 
 /** `verdict plan`: which resources of a type may a principal act on (proto JSON of PlanRequest), locally or on a server. */
 export function registerPlan(program: Command): void {
@@ -23,15 +18,9 @@ export function registerPlan(program: Command): void {
     .option("--addr <host:port>", "ask a running server instead of planning locally")
     .option("--sql <mapping>", "also print a parameterised SQL WHERE clause; the JSON file maps attributes to columns: {columns, idColumn?, placeholders?, closureTable?}")
     .action(async (flags: { request: string; policies?: string; addr?: string; sql?: string }) => {
-      let request: PlanRequest;
+      const request = await readRequestJson(PlanRequestSchema, flags.request);
+      if (request === undefined) return;
       let sql: SqlFilterOptions | undefined;
-      try {
-        const text = flags.request === "-" ? await readStdin() : await readFile(flags.request, "utf8");
-        request = fromJson(PlanRequestSchema, JSON.parse(text) as JsonValue);
-      } catch (err) {
-        fail(`${flags.request}: not a valid PlanRequest JSON: ${(err as Error).message}`, 2);
-        return;
-      }
       try {
         if (flags.sql !== undefined) sql = sqlOptions(JSON.parse(await readFile(flags.sql, "utf8")) as unknown);
       } catch (err) {
@@ -39,31 +28,19 @@ export function registerPlan(program: Command): void {
         return;
       }
       try {
-        const response = flags.addr ? await planRemote(flags.addr, request) : await planLocal(flags.policies, request);
+        const response = flags.addr ? await callServer<PlanResponse>(flags.addr, "plan", request) : await planLocal(flags.policies, request);
         const plan = toJson(PlanResponseSchema, response, { alwaysEmitImplicit: true });
         const out = sql === undefined ? plan : { plan, sql: toSqlFilter(fromPlanResponse(response), sql) };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } catch (err) {
-        fail(err instanceof BundleError || err instanceof VerdictError ? err.message : `plan failed: ${(err as Error).message}`);
+        failWith("plan", err);
       }
     });
 }
 
 async function planLocal(policies: string | undefined, request: PlanRequest): Promise<PlanResponse> {
-  const config = configFromFlags({ policies }, { "decisionLog.destination": "off" });
-  const c = createContainer(config, silentLogger());
-  const source = config.policies.dir ?? "policies";
-  await c.resolve(TOKENS.BundleActivator).activate(await readBundlePath(source, config.bundleLimits), `cli:${source}`);
+  const c = await localVerdict(policies);
   return toPlanResponse(c.resolve(TOKENS.PlanService).plan(fromPlanRequest(request), request.requestId));
-}
-
-async function planRemote(addr: string, request: PlanRequest): Promise<PlanResponse> {
-  const client = createServiceClient(AuthorizationService, addr);
-  try {
-    return await client.call<PlanResponse>("plan", request, undefined, { deadline: Date.now() + 10_000 });
-  } finally {
-    client.close();
-  }
 }
 
 /** Reads the `--sql` mapping file: `{columns: {path: column}, idColumn?, placeholders?: "dollar"|"question", closureTable?}`. */
