@@ -33,6 +33,9 @@ const { values: v } = parseArgs({
     "server-core": { type: "string", default: "0" },
     "load-core": { type: "string", default: "1" },
     "cerbos-flat": { type: "boolean", default: false },
+    settle: { type: "string", default: "0" },
+    paced: { type: "string", default: "0" },
+    "paced-duration": { type: "string", default: "5" },
     "max-minutes": { type: "string", default: "9" },
     "work-dir": { type: "string", default: "/tmp/verdict-bench-run" },
     out: { type: "string" },
@@ -44,7 +47,7 @@ if (v.help) {
   console.log(`node bench/run.mjs [options]
   --targets LIST        cerbos,cedar-floor,verdict (default all; verdict is skipped when not built)
   --scenarios LIST      small,large
-  --workloads LIST      Verdict workloads: miss,hit90,l2
+  --workloads LIST      Verdict workloads: miss,hit90,l2 (and fill100k: RSS with 100k cached decisions)
   --verdict-dir DIR     built Verdict checkout (default /tmp/verdict-bench)
   --verdict-env K=V     extra VERDICT_* setting for the Verdict server (repeatable)
   --duration S          saturating run per row (default 6) after --warmup S (default 2)
@@ -53,6 +56,13 @@ if (v.help) {
   --requests N          distinct frames per workload file (default 60000)
   --verify N            frames re-sent and checked per row (default 300)
   --cerbos-flat         also run Cerbos on the flat (unscoped) large policies
+  --server-core LIST    CPUs for the server under test (default 0; "0,1" for the two-core rows)
+  --load-core LIST      CPUs for h2load (default 1; "0,1" lets it share both with the server)
+  --paced F             also an evenly paced run at F × the row's saturating req/s (e.g. 0.7),
+                        reporting its p50/p99 (open loop: latency from each request's due time)
+  --paced-duration S    length of the paced run (default 5)
+  --settle S            seconds between Verdict's /readyz and its first load (default 0; give
+                        evaluation workers, VERDICT_ENGINE_WORKERS, time to compile the bundle)
   --max-minutes M       stop starting new rows after M minutes (default 9)
   --out FILE            also write the table to FILE`);
   process.exit(0);
@@ -66,7 +76,9 @@ const opts = {
   duration: Number(v.duration), warmup: Number(v.warmup), serialDuration: Number(v["serial-duration"]),
   floorDuration: Number(v["floor-duration"]), conns: Number(v.conns), streams: Number(v.streams),
   requests: Number(v.requests), verify: Number(v.verify), seed: Number(v.seed),
-  serverCore: Number(v["server-core"]), loadCore: Number(v["load-core"]), cerbosFlat: v["cerbos-flat"],
+  // CPU lists as taskset takes them: "0", or "0,1" to let a process use both cores.
+  serverCore: v["server-core"], loadCore: v["load-core"], cerbosFlat: v["cerbos-flat"], settle: Number(v.settle),
+  paced: Number(v.paced), pacedDuration: Number(v["paced-duration"]),
 };
 
 // Benchmark-only dependencies live in bench/.tools (git-ignored), installed on first use.

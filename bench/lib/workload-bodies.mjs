@@ -10,14 +10,39 @@ import { padToFrame, commonFrameLength } from "./grpc-frame.mjs";
 // cache only misses); `hot90`: a hot set of `hot` requests sent first, then 9 of every 10
 // requests from the hot set and 1 new (90% hits once warm); `cycle`: `count` distinct requests
 // sent round and round (the shim wraps), used for shared-cache (L2) hits after a first pass.
+// `zipf`: `count` requests drawn from 10,000 distinct ones with Zipf(1) popularity (request r
+// has weight 1/(r+1)), the skew of real traffic: a few very hot requests, a long cold tail.
 export function workloadPositions(kind, count, { hot = 100, seed = 7 } = {}) {
   if (kind === "distinct" || kind === "cycle") return { positions: Array.from({ length: count }, (_, i) => i), poolSize: count };
+  if (kind === "zipf") return { positions: zipfPositions(count, ZIPF_DISTINCT, seed), poolSize: ZIPF_DISTINCT };
   if (kind !== "hot90") throw new Error(`unknown workload ${kind}`);
   const R = rng(seed);
   const positions = Array.from({ length: hot }, (_, i) => i);
   let fresh = hot;
   for (let i = 0; positions.length < count; i++) positions.push(i % 10 === 9 ? fresh++ : Math.floor(R() * hot));
   return { positions, poolSize: fresh };
+}
+
+const ZIPF_DISTINCT = 10_000;
+
+function zipfPositions(count, distinct, seed) {
+  const R = rng(seed);
+  const cdf = new Float64Array(distinct);
+  let sum = 0;
+  for (let r = 0; r < distinct; r++) cdf[r] = sum += 1 / (r + 1);
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = R() * sum;
+    let lo = 0;
+    let hi = distinct - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
+  }
+  return out;
 }
 
 // The first `n` distinct abstract requests of a scenario for a seed (the shared request pool).

@@ -107,6 +107,22 @@ describe("bundle diagnostics name file, line and policy", () => {
     assert.ok(err.diagnostics.some((d) => /duplicate policy id "a"/.test(d.message) && d.line === 2));
     assert.ok(err.diagnostics.some((d) => /templates/.test(d.message) && d.line === 3));
   });
+  it("static entities that are not an array, repeat a uid, break the schema or form a cycle (B-11)", () => {
+    const schema = `entity Group in [Group]; entity User in [Group]; entity Account; action pay appliesTo { principal: User, resource: Account };`;
+    const withEntities = (text: string) => ({ ...sources(`@id("a") permit(principal, action, resource);`, schema), entities: { path: "entities.json", text } });
+    const g = (id: string, parents: string[] = []) => ({ uid: { type: "Group", id }, attrs: {}, parents: parents.map((p) => ({ type: "Group", id: p })) });
+    const cases: [string, RegExp][] = [
+      [`{"uid": 1}`, /JSON array/],
+      [JSON.stringify([g("a"), g("a")]), /defined twice/],
+      [JSON.stringify([{ uid: { type: "Martian", id: "m" }, attrs: {}, parents: [] }]), /Martian/],
+      [JSON.stringify([g("a", ["b"]), g("b", ["a"])]), /cycle|hierarchy/i],
+    ];
+    for (const [text, message] of cases) {
+      const err = compileError(() => engine().compile(withEntities(text)));
+      assert.equal(err.diagnostics[0]?.file, "entities.json", text);
+      assert.match(err.diagnostics.map((d) => d.message).join("\n"), message, text);
+    }
+  });
   it("policies without @id are named path:index", () => {
     const compiled = engine().compile(sources(`permit(principal, action, resource);\nforbid(principal, action, resource) when { false };`));
     assert.deepEqual(compiled.policies.map((p) => p.id), ["p.cedar:0", "p.cedar:1"]);
