@@ -2,23 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { create } from "@bufbuild/protobuf";
 import { type CheckRequest, CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
-import { oracle } from "../helpers/cedar-oracle.js";
+import { oracle, policiesById } from "../helpers/cedar-oracle.js";
 import { rng } from "../helpers/random.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
-const policiesOf = (texts: string[]) => {
-  const out: Record<string, string> = {};
-  for (const t of texts) {
-    const parts = cedar.policySetTextToParts(t);
-    if (parts.type !== "success") throw new Error("bad policies");
-    for (const p of parts.policies) out[/@id\("([^"]+)"\)/.exec(p)![1]!] = p;
-  }
-  return out;
-};
 
 const s = (value: string) => ({ kind: { case: "string" as const, value } });
 const b = (value: boolean) => ({ kind: { case: "bool" as const, value } });
@@ -57,7 +47,7 @@ describe("decisions equal cedar-wasm's isAuthorized", () => {
     after(() => verdict.stop());
     it("agrees on 300 random requests", async () => {
       const read = (f: string) => readFileSync(join(EXAMPLE_BUNDLE, f), "utf8");
-      const policies = policiesOf(["guardrails.cedar", "roles.cedar", "ownership.cedar"].map(read));
+      const policies = policiesById(["guardrails.cedar", "roles.cedar", "ownership.cedar"].map(read));
       const entities = JSON.parse(read("entities.json")) as unknown[];
       const schema = read("schema.cedarschema");
       const r = rng(20261123);
@@ -85,7 +75,7 @@ describe("decisions equal cedar-wasm's isAuthorized", () => {
       bundle.cleanup();
     });
     it("agrees on 200 random requests", async () => {
-      const policies = policiesOf(texts);
+      const policies = policiesById(texts);
       const r = rng(7);
       for (let i = 0; i < 200; i++) {
         const who = r.pick(["u1", "u2", "u3"]);
