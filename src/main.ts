@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerBundle } from "./cli/bundle-command.js";
 import { registerCheck } from "./cli/check-command.js";
 import { registerConfig } from "./cli/config-command.js";
+import { registerReplay } from "./cli/replay-command.js";
 import { registerServe } from "./cli/serve-command.js";
 import { registerTest } from "./cli/test-command.js";
 import { registerValidate } from "./cli/validate-command.js";
@@ -18,6 +19,7 @@ registerServe(program);
 registerValidate(program);
 registerTest(program);
 registerCheck(program);
+registerReplay(program);
 registerConfig(program);
 registerBundle(program);
 
