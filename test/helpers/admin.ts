@@ -76,10 +76,12 @@ export function admin(v: RunningVerdict, token = TOKEN) {
   const client = createServiceClient(PolicyAdminService, v.adminAddr);
   const md = new grpc.Metadata();
   if (token) md.set("authorization", `Bearer ${token}`);
+  const pushWith = async (files: Files | Buffer, opts: { dryRun?: boolean; shadow?: boolean; maxExamples?: number }) =>
+    client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: Buffer.isBuffer(files) ? files : await packBundle(files), ...opts }), md);
   return {
-    push: async (files: Files | Buffer, dryRun = false, maxExamples = 0) =>
-      client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: Buffer.isBuffer(files) ? files : await packBundle(files), dryRun, maxExamples }), md),
-    shadow: async (files: Files) => client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: await packBundle(files), shadow: true }), md),
+    push: (files: Files | Buffer, dryRun = false, maxExamples = 0) => pushWith(files, { dryRun, maxExamples }),
+    shadow: (files: Files | Buffer) => pushWith(files, { shadow: true }),
+    pushWith,
     active: () => client.call<GetActiveBundleResponse>("getActiveBundle", create(GetActiveBundleRequestSchema, {}), md),
     list: () => client.call<ListBundlesResponse>("listBundles", create(ListBundlesRequestSchema, {}), md),
     activate: (revision: string) => client.call("activateBundle", create(ActivateBundleRequestSchema, { revision }), md),
