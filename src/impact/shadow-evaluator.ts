@@ -7,6 +7,9 @@ import { formatUid } from "../model/entity.js";
 import type { Logger } from "../observability/logger.js";
 import { type Divergence, divergenceOf, type Outcome } from "./divergence.js";
 
+/** Longest stretch of shadow evaluations before the event loop takes requests again. */
+const SLICE_MS = 1;
+
 /** What shadow evaluation reports, for metrics. */
 export interface ShadowMetrics {
   shadowEvaluated(): void;
@@ -25,8 +28,9 @@ export interface ShadowSettings {
 /**
  * Evaluates a fraction of decided requests against the shadow bundle, after their answer is
  * sent. On the decision path it costs a sampling draw and one slot in a bounded ring; the
- * evaluations run later, one per event-loop turn (so requests that arrive meanwhile go first),
- * with no decision cache, and a full ring drops (counted) rather than waits. Each answer that
+ * evaluations run later on a timer, in slices of about SLICE_MS between which requests that
+ * arrived meanwhile go first, with no decision cache; a full ring drops (counted) rather than
+ * waits. Each answer that
  * the shadow would have given differently is counted by kind and logged with both decisions.
  */
 export class ShadowEvaluator implements DecisionObserver {
@@ -70,7 +74,7 @@ export class ShadowEvaluator implements DecisionObserver {
     this.#queued++;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#drain);
+      setTimeout(this.#drain, 0);
     }
   }
 
@@ -78,16 +82,24 @@ export class ShadowEvaluator implements DecisionObserver {
     // Only decided requests are compared.
   }
 
+  /**
+   * Runs on a timer, not an immediate: the answers just decided (and their trailers) are
+   * written first. Each run evaluates for about SLICE_MS, then lets the event loop take new
+   * requests before the next run.
+   */
   readonly #drain = (): void => {
-    const event = this.#events[this.#head]!;
-    const snapshot = this.#snapshots[this.#head]!;
-    this.#events[this.#head] = undefined;
-    this.#snapshots[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#events.length;
-    this.#queued--;
-    // A shadow that ended (promoted or replaced) has nothing left to learn from.
-    if (this.#shadow.current?.snapshot === snapshot) this.#compare(event, snapshot);
-    if (this.#queued > 0) setImmediate(this.#drain);
+    const until = performance.now() + SLICE_MS;
+    do {
+      const event = this.#events[this.#head]!;
+      const snapshot = this.#snapshots[this.#head]!;
+      this.#events[this.#head] = undefined;
+      this.#snapshots[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.#events.length;
+      this.#queued--;
+      // A shadow that ended (promoted or replaced) has nothing left to learn from.
+      if (this.#shadow.current?.snapshot === snapshot) this.#compare(event, snapshot);
+    } while (this.#queued > 0 && performance.now() < until);
+    if (this.#queued > 0) setTimeout(this.#drain, 0);
     else this.#scheduled = false;
   };
 

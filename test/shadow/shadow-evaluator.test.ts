@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import type { BundleSnapshot } from "../../src/bundle/bundle-snapshot.js";
 import { ShadowBundle } from "../../src/bundle/shadow-bundle.js";
@@ -35,8 +35,9 @@ function setup(settings: Partial<ShadowSettings> = {}, random?: () => number) {
   const evaluator = new ShadowEvaluator(shadow, new UncachedEvaluator(DEFAULT_REQUEST_LIMITS, "refuse"), { sampleRate: 1, queueSize: 100, maxLogLinesPerSecond: 100, ...settings }, metrics, log, random);
   return { counts, logged, shadow, evaluator };
 }
+/** Lets the queue drain: evaluations run on timers, each wait here lets at least one run through. */
 const settle = async () => {
-  for (let i = 0; i < 200; i++) await nextTurn();
+  for (let i = 0; i < 50; i++) await sleep(2);
 };
 
 describe("ShadowEvaluator", () => {
