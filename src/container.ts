@@ -6,6 +6,7 @@ import { ActiveBundle } from "./bundle/active-bundle.js";
 import { BundleActivator } from "./bundle/bundle-activator.js";
 import { BundleLoader } from "./bundle/bundle-loader.js";
 import { BundleRegistry } from "./bundle/bundle-registry.js";
+import { ShadowBundle } from "./bundle/shadow-bundle.js";
 import { BundleSources } from "./bundle/sources/bundle-sources.js";
 import { LocalBundleStore } from "./bundle/sources/local-bundle-store.js";
 import { RedisBundleFanout } from "./bundle/sources/redis-bundle-fanout.js";
@@ -18,9 +19,13 @@ import { NoDecisionCache } from "./decision/decision-cache.js";
 import { DecisionObservers } from "./decision/decision-observer.js";
 import { DecisionService } from "./decision/decision-service.js";
 import { PlanService } from "./decision/plan-service.js";
+import { UncachedEvaluator } from "./decision/uncached-evaluator.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { EvaluationPool } from "./engine/evaluation-pool.js";
+import { RequestSample } from "./impact/request-sample.js";
+import { SampleImpact } from "./impact/sample-impact.js";
+import { ShadowEvaluator } from "./impact/shadow-evaluator.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { DecisionLog } from "./observability/decision-log.js";
 import { Metrics } from "./observability/metrics.js";
@@ -59,6 +64,12 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     active.onActivate((activation) => metrics.activated(activation));
     return active;
   });
+  single(TOKENS.ShadowBundle, (r) => {
+    const shadow = new ShadowBundle();
+    const metrics = r.resolve(TOKENS.Metrics);
+    shadow.onChange((s) => metrics.shadowChanged(s));
+    return shadow;
+  });
   single(
     TOKENS.BundleActivator,
     (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
@@ -69,6 +80,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       new BundleRegistry(
         r.resolve(TOKENS.BundleLoader),
         r.resolve(TOKENS.ActiveBundle),
+        r.resolve(TOKENS.ShadowBundle),
         r.resolve(TOKENS.Logger),
         { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
         r.resolve(TOKENS.Metrics),
@@ -106,7 +118,15 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       credentials: grpcServerCredentials(config.tls.admin),
       interceptors: [...(mtls ? [mtls] : []), ...(token === undefined ? [] : [bearerTokenInterceptor(token)])],
     });
-    server.add(...adminService(r.resolve(TOKENS.BundleRegistry), r.resolve(TOKENS.ActiveBundle), config.bundles.maxPushBytes, r.resolve(TOKENS.UnmatchedInventory)));
+    server.add(
+      ...adminService(r.resolve(TOKENS.BundleRegistry), {
+        active: r.resolve(TOKENS.ActiveBundle),
+        shadow: r.resolve(TOKENS.ShadowBundle),
+        maxBundleBytes: config.bundles.maxPushBytes,
+        impact: r.resolve(TOKENS.SampleImpact),
+        unmatched: r.resolve(TOKENS.UnmatchedInventory),
+      }),
+    );
     return server;
   });
   single(TOKENS.DecisionCache, (r) => {
@@ -117,7 +137,20 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
   single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
-  single(TOKENS.DecisionObserver, (r) => new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog)]));
+  single(TOKENS.UncachedEvaluator, () => new UncachedEvaluator(config.limits, config.engine.untrustedEntityData));
+  single(TOKENS.RequestSample, () => (config.whatIf.sampleSize === 0 ? undefined : new RequestSample(config.whatIf)));
+  single(TOKENS.SampleImpact, (r) => {
+    const sample = r.resolve(TOKENS.RequestSample);
+    return sample === undefined ? undefined : new SampleImpact(sample, r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.UncachedEvaluator));
+  });
+  single(
+    TOKENS.ShadowEvaluator,
+    (r) => new ShadowEvaluator(r.resolve(TOKENS.ShadowBundle), r.resolve(TOKENS.UncachedEvaluator), config.shadow, r.resolve(TOKENS.Metrics), r.resolve(TOKENS.Logger)),
+  );
+  single(TOKENS.DecisionObserver, (r) => {
+    const sample = r.resolve(TOKENS.RequestSample);
+    return new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog), ...(sample ? [sample] : []), r.resolve(TOKENS.ShadowEvaluator)]);
+  });
   single(
     TOKENS.DecisionService,
     (r) =>

@@ -4,6 +4,7 @@ import { registerBundle } from "./cli/bundle-command.js";
 import { registerCheck } from "./cli/check-command.js";
 import { registerConfig } from "./cli/config-command.js";
 import { registerPlan } from "./cli/plan-command.js";
+import { registerReplay } from "./cli/replay-command.js";
 import { registerServe } from "./cli/serve-command.js";
 import { registerTest } from "./cli/test-command.js";
 import { registerValidate } from "./cli/validate-command.js";
@@ -20,6 +21,7 @@ registerValidate(program);
 registerTest(program);
 registerCheck(program);
 registerPlan(program);
+registerReplay(program);
 registerConfig(program);
 registerBundle(program);
 

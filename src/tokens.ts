@@ -4,6 +4,7 @@ import type { ActiveBundle } from "./bundle/active-bundle.js";
 import type { BundleActivator } from "./bundle/bundle-activator.js";
 import type { BundleLoader } from "./bundle/bundle-loader.js";
 import type { BundleRegistry } from "./bundle/bundle-registry.js";
+import type { ShadowBundle } from "./bundle/shadow-bundle.js";
 import type { BundleSources } from "./bundle/sources/bundle-sources.js";
 import type { Config } from "./config/config-spec.js";
 import type { DecisionCache } from "./decision/decision-cache.js";
@@ -11,7 +12,11 @@ import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
 import type { PlanService } from "./decision/plan-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
+import type { UncachedEvaluator } from "./decision/uncached-evaluator.js";
 import type { EvaluationPool } from "./engine/evaluation-pool.js";
+import type { RequestSample } from "./impact/request-sample.js";
+import type { SampleImpact } from "./impact/sample-impact.js";
+import type { ShadowEvaluator } from "./impact/shadow-evaluator.js";
 import type { DecisionLog } from "./observability/decision-log.js";
 import type { Logger } from "./observability/logger.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -43,4 +48,9 @@ export const TOKENS = {
   AdminServer: Symbol("AdminServer") as InjectionToken<GrpcServer | undefined>,
   EvaluationPool: Symbol("EvaluationPool") as InjectionToken<EvaluationPool | undefined>,
   UnmatchedInventory: Symbol("UnmatchedInventory") as InjectionToken<UnmatchedInventory>,
+  ShadowBundle: Symbol("ShadowBundle") as InjectionToken<ShadowBundle>,
+  UncachedEvaluator: Symbol("UncachedEvaluator") as InjectionToken<UncachedEvaluator>,
+  RequestSample: Symbol("RequestSample") as InjectionToken<RequestSample | undefined>,
+  SampleImpact: Symbol("SampleImpact") as InjectionToken<SampleImpact | undefined>,
+  ShadowEvaluator: Symbol("ShadowEvaluator") as InjectionToken<ShadowEvaluator>,
 };

@@ -7,6 +7,7 @@ import type { BundleReadLimits } from "./bundle-files.js";
 import type { BundleLoader } from "./bundle-loader.js";
 import type { BundleMetrics } from "./bundle-activator.js";
 import type { BundleSnapshot } from "./bundle-snapshot.js";
+import type { ShadowBundle } from "./shadow-bundle.js";
 import { readPolicyTests } from "./policy-tests/policy-test-case.js";
 import { type PolicyTestResult, runPolicyTests } from "./policy-tests/run-policy-tests.js";
 import { readBundleArchive } from "./sources/read-tarball.js";
@@ -53,10 +54,15 @@ export interface BundleRegistryLimits {
  * publishers first — if that fails nothing is activated, so the fleet cannot split — and a
  * push of an older revision is refused (a replayed, validly signed bundle is still refused);
  * only ActivateBundle goes back on purpose. One change at a time: calls are serialised.
+ *
+ * A push may instead put the bundle in shadow (this replica only): it is built and tested the
+ * same way, then evaluated beside the active bundle until an operator activates something —
+ * ActivateBundle with its revision promotes it; any other operator activation ends it.
  */
 export class BundleRegistry {
   readonly #loader: BundleLoader;
   readonly #active: ActiveBundle;
+  readonly #shadow: ShadowBundle;
   readonly #log: Logger;
   readonly #metrics: BundleMetrics | undefined;
   readonly #limits: BundleRegistryLimits;
@@ -66,9 +72,10 @@ export class BundleRegistry {
   #archives = new Map<BundleSnapshot, Uint8Array>();
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(loader: BundleLoader, active: ActiveBundle, log: Logger, limits: BundleRegistryLimits, metrics?: BundleMetrics) {
+  constructor(loader: BundleLoader, active: ActiveBundle, shadow: ShadowBundle, log: Logger, limits: BundleRegistryLimits, metrics?: BundleMetrics) {
     this.#loader = loader;
     this.#active = active;
+    this.#shadow = shadow;
     this.#log = log;
     this.#metrics = metrics;
     this.#limits = limits;
@@ -92,32 +99,51 @@ export class BundleRegistry {
 
   /**
    * An operator's push: verifies, compiles and tests the archive, refuses an older revision,
-   * stores it with every publisher, then activates it (unless `dryRun`). `by` names the caller.
+   * stores it with every publisher, then activates it and ends any shadow. With `dryRun` it
+   * stops after the checks; with `shadow` it puts the bundle in shadow instead of activating it.
+   * `by` names the caller.
    */
-  push(archive: Uint8Array, opts: { dryRun: boolean; by: string }): Promise<PushOutcome> {
+  push(archive: Uint8Array, opts: { dryRun: boolean; shadow?: boolean; by: string }): Promise<PushOutcome> {
     return this.#serial(async () => {
-      const built = await this.#build(archive, opts.by, !opts.dryRun);
+      const counts = !opts.dryRun;
+      const built = await this.#build(archive, opts.by, counts);
       const current = this.#active.snapshot;
-      if (current?.digest === built.snapshot.digest) return { snapshot: current, tests: built.tests, activated: false };
+      if (current?.digest === built.snapshot.digest) {
+        if (opts.shadow) this.#refused(new BundleError(`revision ${current.revision} is the active bundle; a shadow must differ from it`), opts.by, counts);
+        if (!opts.dryRun) this.#endShadow(opts.by);
+        return { snapshot: current, tests: built.tests, activated: false };
+      }
       try {
         this.#refuseReplay(built.snapshot, current);
       } catch (err) {
-        this.#refused(err, opts.by, !opts.dryRun);
+        this.#refused(err, opts.by, counts);
       }
       if (opts.dryRun) return { ...built, activated: false };
+      if (opts.shadow) {
+        this.#shadow.set(built.snapshot, archive, opts.by);
+        this.#log.info({ bundle: built.snapshot.name, revision: built.snapshot.revision, active: current?.revision, by: opts.by }, "bundle in shadow: evaluated beside the active bundle, deciding nothing");
+        return { ...built, activated: false };
+      }
       await this.#publish(built.snapshot, archive);
       this.#swap(built.snapshot, archive, opts.by);
+      this.#endShadow(opts.by);
       return { ...built, activated: true };
     });
   }
 
-  /** Re-activates a known revision: the explicit way back (or forward) to it. */
+  /**
+   * Re-activates a known revision: the explicit way back (or forward) to it. The shadow's
+   * revision promotes the shadow. Either way the shadow, if any, ends.
+   */
   activate(revision: string, by: string): Promise<Activation> {
     return this.#serial(async () => {
-      const known = this.#history.find((k) => k.snapshot.revision === revision);
+      const shadow = this.#shadow.current;
+      const known = shadow?.snapshot.revision === revision ? shadow : this.#history.find((k) => k.snapshot.revision === revision);
       if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
       await this.#publish(known.snapshot, known.archive);
-      return this.#swap(known.snapshot, known.archive, by);
+      const activation = this.#swap(known.snapshot, known.archive, by);
+      this.#endShadow(by);
+      return activation;
     });
   }
 
@@ -161,6 +187,11 @@ export class BundleRegistry {
     const activation = this.#active.activate(snapshot, by);
     this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
     return activation;
+  }
+
+  #endShadow(by: string): void {
+    const ended = this.#shadow.clear();
+    if (ended !== undefined) this.#log.info({ revision: ended.snapshot.revision, active: this.#active.snapshot?.revision, by }, "shadow ended");
   }
 
   #refuseReplay(next: BundleSnapshot, current: BundleSnapshot | undefined): void {

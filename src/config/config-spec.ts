@@ -101,9 +101,19 @@ export const CONFIG_SPEC = {
     destination: str("stdout", "where decision log lines go: stdout, off, or a file path"),
     allowSampleRate: num(1, 0, 1, "fraction of ALLOW decisions logged (DENYs are always logged)"),
     includeInput: bool(true, "log the request's context and principal/resource attributes (after masking)"),
+    includeRequest: bool(false, "also log the whole request (`request`, the JSON form of verdict.v1.CheckRequest, after masking), so `verdict replay --decisions` can re-decide it"),
     mask: str("", "comma-separated paths logged as a SHA-256 digest instead of in clear, e.g. context.email,principal.attrs.ssn"),
     drop: str("", "comma-separated paths never logged; keys that look like credentials (authorization, token, jwt, password, secret, cookie) are always dropped"),
     bufferBytes: int(4 * 1024 * 1024, 4096, 1024 * 1024 * 1024, "bytes buffered for a slow sink before lines are dropped (and counted)"),
+  },
+  whatIf: {
+    sampleSize: int(0, 0, 1_000_000, "recent decided requests kept in memory for PushBundle dry runs to report what a bundle would change (0: off)"),
+    sampleRate: num(1, 0, 1, "fraction of decided requests recorded in that sample"),
+  },
+  shadow: {
+    sampleRate: num(1, 0, 1, "fraction of decided requests also evaluated against a shadow bundle, after the answer is sent"),
+    queueSize: int(10_000, 1, 1_000_000, "shadow evaluations waiting at most; beyond it they are dropped and counted"),
+    maxLogLinesPerSecond: int(100, 0, 100_000, "divergences logged per second at most (all are counted in verdict_shadow_divergences_total)"),
   },
   log: {
     level: oneOf("info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "service log level (stderr)"),

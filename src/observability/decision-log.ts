@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { pino, type Logger } from "pino";
 import type { Config } from "../config/config-spec.js";
 import type { DecisionEvent, DecisionObserver } from "../decision/decision-observer.js";
-import type { Value } from "../model/entity.js";
 import { formatUid } from "../model/entity.js";
+import { requestToJson, valueToJson } from "../model/request-json.js";
+import { LogMasking, plainValue, type ValueForm } from "./log-masking.js";
 
 /** What the decision log reports, so that logged + dropped + sampled out = decisions. */
 export interface DecisionLogMetrics {
@@ -13,9 +13,10 @@ export interface DecisionLogMetrics {
   logSampledOut(): void;
 }
 
-/** Keys that look like credentials are never logged, whatever the configuration says. */
-const CREDENTIAL_KEY = /authorization|token|jwt|password|passwd|secret|cookie|api[-_]?key/i;
-const list = (s: string) => new Set(s.split(",").map((x) => x.trim()).filter((x) => x.length > 0));
+/** Input fields as readers of the log want them: plain values. */
+const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, masked: (digest) => `sha256:${digest}` };
+/** The whole request in the form `verdict replay` reads back (a masked value becomes its digest string). */
+const TYPED: ValueForm = { value: valueToJson, record: (fields) => ({ record: { fields } }), masked: (digest) => ({ string: `sha256:${digest}` }) };
 
 /**
  * One JSON line per decision. Lines go through pino to an asynchronous sink with a bounded
@@ -27,15 +28,13 @@ export class DecisionLog implements DecisionObserver {
   /** Set by the sink's synchronous `drop` event during the current write. */
   #dropped = false;
   readonly #settings: Config["decisionLog"];
-  readonly #mask: ReadonlySet<string>;
-  readonly #drop: ReadonlySet<string>;
+  readonly #masking: LogMasking;
   readonly #metrics: DecisionLogMetrics;
 
   constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics) {
     this.#settings = settings;
     this.#metrics = metrics;
-    this.#mask = list(settings.mask);
-    this.#drop = list(settings.drop);
+    this.#masking = new LogMasking(settings);
     if (settings.destination === "off") return;
     const sink = pino.destination({
       dest: settings.destination === "stdout" ? 1 : settings.destination,
@@ -72,11 +71,13 @@ export class DecisionLog implements DecisionObserver {
       latency_ms: Math.round(event.durationSeconds * 1e6) / 1e3,
       request_id: result.requestId,
     };
+    const masking = this.#masking;
     if (this.#settings.includeInput) {
-      line["context"] = this.#record(request.context, "context");
-      line["principal_attrs"] = this.#record(request.principal.attrs, "principal.attrs");
-      line["resource_attrs"] = this.#record(request.resource.attrs, "resource.attrs");
+      line["context"] = masking.record(request.context, "context", PLAIN);
+      line["principal_attrs"] = masking.record(request.principal.attrs, "principal.attrs", PLAIN);
+      line["resource_attrs"] = masking.record(request.resource.attrs, "resource.attrs", PLAIN);
     }
+    if (this.#settings.includeRequest) line["request"] = requestToJson(request, result.requestId, (fields, path) => masking.record(fields, path, TYPED));
     this.#dropped = false;
     this.#logger.info(line);
     if (!this.#dropped) this.#metrics.logWritten();
@@ -100,36 +101,5 @@ export class DecisionLog implements DecisionObserver {
     const closed = once(sink, "close");
     sink.end();
     await closed;
-  }
-
-  /** A loggable copy of a record: dropped and credential-like keys removed, masked paths hashed. */
-  #record(fields: Readonly<Record<string, Value>>, path: string): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(fields)) {
-      const p = `${path}.${key}`;
-      if (this.#drop.has(p) || CREDENTIAL_KEY.test(key)) continue;
-      const v = fields[key]!;
-      if (this.#mask.has(p)) out[key] = `sha256:${createHash("sha256").update(JSON.stringify(plain(v))).digest("hex").slice(0, 32)}`;
-      else out[key] = v.kind === "record" ? this.#record(v.fields, p) : plain(v);
-    }
-    return out;
-  }
-}
-
-/** A value as plain JSON for the log. */
-function plain(v: Value): unknown {
-  switch (v.kind) {
-    case "bool":
-    case "long":
-    case "string":
-      return v.value;
-    case "set":
-      return v.values.map(plain);
-    case "record":
-      return Object.fromEntries(Object.entries(v.fields).map(([k, x]) => [k, plain(x)]));
-    case "entity":
-      return formatUid(v.uid);
-    case "extension":
-      return `${v.fn}(${JSON.stringify(v.arg)})`;
   }
 }

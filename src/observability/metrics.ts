@@ -1,8 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Activation } from "../bundle/active-bundle.js";
+import type { Shadow } from "../bundle/shadow-bundle.js";
 import type { DecisionEvent, DecisionObserver } from "../decision/decision-observer.js";
 import type { ErrorCode, VerdictError } from "../errors.js";
 import type { PlanObserver } from "../decision/plan-service.js";
+import type { Divergence } from "../impact/divergence.js";
+import type { ShadowMetrics } from "../impact/shadow-evaluator.js";
 import type { Api } from "../model/authz-request.js";
 import type { PlanKind } from "../model/resource-filter.js";
 
@@ -28,7 +31,7 @@ function children<A extends string[], C>(make: (...labels: A) => C): (...labels:
  * Verdict's Prometheus metrics, in a registry of its own (no process-wide default registry).
  * Every label is bounded: api, decision, tier, result, and the active revision.
  */
-export class Metrics implements DecisionObserver, PlanObserver {
+export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   readonly registry = new Registry();
   readonly #decisions = new Counter({ name: "verdict_decisions_total", help: "Decisions answered, by front door and outcome.", labelNames: ["api", "decision"], registers: [this.registry] });
   readonly #checkDuration = new Histogram({ name: "verdict_check_duration_seconds", help: "Time from a request entering the decision path to its answer.", labelNames: ["api"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
@@ -51,6 +54,10 @@ export class Metrics implements DecisionObserver, PlanObserver {
   readonly #plans = new Counter({ name: "verdict_plans_total", help: "Resource query plans answered, by kind (always_allowed, always_denied, conditional).", labelNames: ["kind"], registers: [this.registry] });
   readonly #planDuration = new Histogram({ name: "verdict_plan_duration_seconds", help: "Time to answer a resource query plan.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: "verdict_batch_size", help: "Checks per BatchCheck.", buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [this.registry] });
+  readonly #shadowInfo = new Gauge({ name: "verdict_shadow_bundle_info", help: "The bundle evaluated in shadow (value 1); absent when there is none.", labelNames: ["revision", "name"], registers: [this.registry] });
+  readonly #shadowEvaluations = new Counter({ name: "verdict_shadow_evaluations_total", help: "Decided requests also evaluated against the shadow bundle.", registers: [this.registry] });
+  readonly #shadowDivergences = new Counter({ name: "verdict_shadow_divergences_total", help: "Shadow evaluations whose answer differs from the one sent, by kind (allow_to_deny, deny_to_allow, error).", labelNames: ["kind"], registers: [this.registry] });
+  readonly #shadowDropped = new Counter({ name: "verdict_shadow_dropped_total", help: "Sampled requests not evaluated against the shadow because its queue was full.", registers: [this.registry] });
 
   // Label children resolved once per label set (bounded), not hashed again on every decision.
   readonly #decisionsBy = children((api: Api, decision: string) => this.#decisions.labels(api, decision));
@@ -61,6 +68,8 @@ export class Metrics implements DecisionObserver, PlanObserver {
     collectDefaultMetrics({ register: this.registry });
     this.#redisUp.set(0);
     this.#breaker.set(0);
+    // Every kind is exposed from the start, so a rate over it is defined before the first divergence.
+    for (const kind of ["allow_to_deny", "deny_to_allow", "error"] as const) this.#shadowDivergences.inc({ kind }, 0);
   }
 
   decided(event: DecisionEvent): void {
@@ -128,6 +137,24 @@ export class Metrics implements DecisionObserver, PlanObserver {
 
   unmatched(method: string): void {
     this.#unmatched.inc({ method: METHODS.has(method.toUpperCase()) ? method.toUpperCase() : "OTHER" });
+  }
+
+  /** A shadow started, or ended (undefined). */
+  shadowChanged(shadow: Shadow | undefined): void {
+    this.#shadowInfo.reset();
+    if (shadow !== undefined) this.#shadowInfo.set({ revision: shadow.snapshot.revision, name: shadow.snapshot.name }, 1);
+  }
+
+  shadowEvaluated(): void {
+    this.#shadowEvaluations.inc();
+  }
+
+  shadowDiverged(kind: Divergence): void {
+    this.#shadowDivergences.inc({ kind });
+  }
+
+  shadowDropped(): void {
+    this.#shadowDropped.inc();
   }
 
   batch(size: number): void {

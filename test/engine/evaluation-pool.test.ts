@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { BundleLoader } from "../../src/bundle/bundle-loader.js";
 import type { BundleSnapshot } from "../../src/bundle/bundle-snapshot.js";
-import { requestFromJson } from "../../src/bundle/policy-tests/request-json.js";
+import { requestFromJson } from "../../src/model/request-json.js";
 import { readBundleDirectory } from "../../src/bundle/sources/read-directory.js";
 import { CedarEngine, DEFAULT_ENGINE_OPTIONS } from "../../src/engine/cedar-engine.js";
 import { CedarRuntime } from "../../src/engine/cedar-runtime.js";

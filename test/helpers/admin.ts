@@ -56,6 +56,19 @@ export const noEdits = (revision: string): Files => {
   files.delete("tests/viewer_cannot_edit_document.json");
   return files;
 };
+/** The example bundle with a new revision and without the policy `id`, and the tests that name it. */
+export const withoutPolicy = (revision: string, id: string): Files => {
+  const files = withRevision(revision);
+  const statement = new RegExp(`@id\\("${id}"\\)[^;]*;`);
+  for (const [path, bytes] of files) {
+    const text = Buffer.from(bytes).toString("utf8");
+    if (path.endsWith(".cedar") && statement.test(text)) files.set(path, utf8(text.replace(statement, "")));
+    if (path.startsWith("tests/") && text.includes(`"${id}"`)) files.delete(path);
+  }
+  return files;
+};
+/** Bundle files as text, for `writeBundle`. */
+export const asText = (files: Files): Record<string, string> => Object.fromEntries([...files].map(([p, b]) => [p, Buffer.from(b).toString("utf8")]));
 /** Adds a signature over the files, as `verdict bundle build --signing-key` does. */
 export const signed = async (files: Files, revision: string, key: KeyObject): Promise<Files> =>
   new Map([...files, [SIGNATURE_FILE, utf8(await signBundle(files, { name: "example-docs-api", revision }, key, "EdDSA"))]]);
@@ -65,9 +78,12 @@ export function admin(v: RunningVerdict, token = TOKEN) {
   const client = createServiceClient(PolicyAdminService, v.adminAddr);
   const md = new grpc.Metadata();
   if (token) md.set("authorization", `Bearer ${token}`);
+  const pushWith = async (files: Files | Buffer, opts: { dryRun?: boolean; shadow?: boolean; maxExamples?: number }) =>
+    client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: Buffer.isBuffer(files) ? files : await packBundle(files), ...opts }), md);
   return {
-    push: async (files: Files | Buffer, dryRun = false) =>
-      client.call<PushBundleResponse>("pushBundle", create(PushBundleRequestSchema, { bundle: Buffer.isBuffer(files) ? files : await packBundle(files), dryRun }), md),
+    push: (files: Files | Buffer, dryRun = false, maxExamples = 0) => pushWith(files, { dryRun, maxExamples }),
+    shadow: (files: Files | Buffer) => pushWith(files, { shadow: true }),
+    pushWith,
     active: () => client.call<GetActiveBundleResponse>("getActiveBundle", create(GetActiveBundleRequestSchema, {}), md),
     list: () => client.call<ListBundlesResponse>("listBundles", create(ListBundlesRequestSchema, {}), md),
     activate: (revision: string) => client.call("activateBundle", create(ActivateBundleRequestSchema, { revision }), md),

@@ -33,14 +33,3 @@ export function oracle(req: CheckRequest, policies: Record<string, string>, stat
   if (answer.type !== "success") return { error: answer.errors.map((e) => e.message).join("; ") };
   return { decision: answer.response.decision, reasons: [...answer.response.diagnostics.reason].sort(), errors: answer.response.diagnostics.errors };
 }
-
-/** Policies by `@id` from Cedar policy texts, as the oracle takes them. */
-export function policiesById(texts: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of texts) {
-    const parts = cedar.policySetTextToParts(t);
-    if (parts.type !== "success") throw new Error("bad policies");
-    for (const p of parts.policies) out[/@id\("([^"]+)"\)/.exec(p)![1]!] = p;
-  }
-  return out;
-}

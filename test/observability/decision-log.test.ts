@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { type CheckRequest, CheckRequestSchema, type CheckResponse } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { requestFromJson } from "../../src/model/request-json.js";
 import { DecisionLog } from "../../src/observability/decision-log.js";
 import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
 import { startVerdict } from "../helpers/start-verdict.js";
@@ -21,6 +22,7 @@ describe("decision log", () => {
       "decisionLog.destination": file,
       "decisionLog.mask": "principal.attrs.department,resource.attrs.department",
       "decisionLog.drop": "context.mfa",
+      "decisionLog.includeRequest": true,
     });
     const ids: string[] = [];
     const req = example("editor_can_edit_document");
@@ -42,13 +44,16 @@ describe("decision log", () => {
     assert.match(String((line["principal_attrs"] as Record<string, unknown>)["department"]), /^sha256:[0-9a-f]{32}$/);
     assert.doesNotMatch(text, /"department":"eng"/, "masked value never in clear");
     assert.doesNotMatch(text, /"mfa"/, "dropped paths never logged");
+    const logged = requestFromJson((line as { request: unknown }).request);
+    assert.equal(logged.request.action.id, "edit", "the whole request is there to be replayed");
+    assert.deepEqual(logged.request.principal.parents, [{ type: "App::Role", id: "editor" }]);
   });
 
   it("drops and counts lines a slow sink cannot take: written + dropped = decisions", async () => {
     let written = 0;
     let dropped = 0;
     const log = new DecisionLog(
-      { destination: join(dir, "burst.jsonl"), allowSampleRate: 1, includeInput: true, mask: "", drop: "", bufferBytes: 4096 },
+      { destination: join(dir, "burst.jsonl"), allowSampleRate: 1, includeInput: true, includeRequest: false, mask: "", drop: "", bufferBytes: 4096 },
       { logWritten: () => written++, logDropped: () => dropped++, logSampledOut: () => assert.fail("no sampling") },
     );
     const request = { principal: { uid: { type: "U", id: "u" }, attrs: { pad: { kind: "string" as const, value: "x".repeat(500) } }, parents: [], tags: {} }, action: { type: "A", id: "a" }, resource: { uid: { type: "R", id: "r" }, attrs: {}, parents: [], tags: {} }, context: {}, entities: [] };
@@ -67,7 +72,7 @@ describe("decision log", () => {
 it("never logs credential-like keys", async () => {
   const file = join(dir, "creds.jsonl");
   const log = new DecisionLog(
-    { destination: file, allowSampleRate: 1, includeInput: true, mask: "", drop: "", bufferBytes: 1 << 20 },
+    { destination: file, allowSampleRate: 1, includeInput: true, includeRequest: true, mask: "", drop: "", bufferBytes: 1 << 20 },
     { logWritten: () => {}, logDropped: () => {}, logSampledOut: () => {} },
   );
   const s = (value: string) => ({ kind: "string" as const, value });
@@ -84,4 +89,30 @@ it("never logs credential-like keys", async () => {
   assert.doesNotMatch(text, /Bearer|eyJ|sid=1|k-123/);
   assert.match(text, /"name":"ann"/);
   assert.match(text, /"host":"api"/);
+  assert.match(text, /"request":\{/, "the whole request is logged too, without the credentials");
+});
+
+it("with includeRequest, a line holds the request as verdict.v1.CheckRequest JSON: masked paths as digests, the rest exactly", async () => {
+  const file = join(dir, "requests.jsonl");
+  const log = new DecisionLog(
+    { destination: file, allowSampleRate: 1, includeInput: false, includeRequest: true, mask: "context.email", drop: "resource.attrs.secretish,entities.attrs.note", bufferBytes: 1 << 20 },
+    { logWritten: () => {}, logDropped: () => {}, logSampledOut: () => {} },
+  );
+  const { request } = requestFromJson(JSON.parse(readFileSync(`${EXAMPLE_BUNDLE}/tests/editor_can_edit_document.json`, "utf8")).request);
+  const extra = {
+    ...request,
+    context: { ...request.context, email: { kind: "string" as const, value: "ann@example.com" }, n: { kind: "long" as const, value: -42 } },
+    resource: { ...request.resource, attrs: { ...request.resource.attrs, secretish: { kind: "bool" as const, value: true } } },
+    entities: request.entities.map((e) => ({ ...e, attrs: { ...e.attrs, note: { kind: "string" as const, value: "x" } } })),
+  };
+  log.decided({ api: "check", request: extra, durationSeconds: 0, evaluationSeconds: undefined, result: { decision: "allow", determiningPolicies: [], errors: [], decisionId: "d", bundleRevision: "r", cache: "miss", requestId: "rid-1" } });
+  await log.close();
+  const line = JSON.parse(readFileSync(file, "utf8")) as { request: unknown; context?: unknown };
+  assert.equal(line.context, undefined, "includeInput off leaves the plain input out");
+  const back = requestFromJson(line.request);
+  assert.equal(back.requestId, "rid-1");
+  assert.match((back.request.context["email"] as { value: string }).value, /^sha256:[0-9a-f]{32}$/);
+  const { email: _masked, ...context } = back.request.context;
+  const { email: _clear, ...expectedContext } = extra.context;
+  assert.deepEqual({ ...back.request, context }, { ...request, context: expectedContext });
 });

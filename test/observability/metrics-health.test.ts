@@ -8,21 +8,12 @@ import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus as 
 import { BatchCheckRequestSchema, type CheckRequest, CheckRequestSchema } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { TOKENS } from "../../src/tokens.js";
 import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
+import { metricValue as sample } from "../helpers/metrics.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 import { concat, lenField, utf8 } from "../helpers/wire.js";
 
 const example = (name: string): CheckRequest =>
   fromJson(CheckRequestSchema, (JSON.parse(readFileSync(`${EXAMPLE_BUNDLE}/tests/${name}.json`, "utf8")) as { request: JsonValue }).request);
-
-/** Reads one sample's value from a Prometheus exposition (0 when absent). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (want.every((l) => line.includes(l))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return 0;
-}
 
 describe("metrics", () => {
   let verdict: RunningVerdict;

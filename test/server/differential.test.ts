@@ -1,36 +1,14 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { type CheckRequest, CheckRequestSchema, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
-import { oracle, policiesById } from "../helpers/cedar-oracle.js";
+import { oracle } from "../helpers/cedar-oracle.js";
+import { exampleBundleForOracle, exampleRequest, policiesOf } from "../helpers/example-requests.js";
 import { rng } from "../helpers/random.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
-
-const s = (value: string) => ({ kind: { case: "string" as const, value } });
-const b = (value: boolean) => ({ kind: { case: "bool" as const, value } });
 const e = (type: string, id: string) => ({ kind: { case: "entity" as const, value: { type, id } } });
-
-function exampleRequest(r: ReturnType<typeof rng>): CheckRequest {
-  const users = ["alice", "bob", "carol", "dave", "erin"];
-  const principal = r.pick(users);
-  const tenant = () => e("App::Tenant", r.pick(["acme", "globex"]));
-  const dept = () => s(r.pick(["eng", "sales", "ops"]));
-  const isProject = r.next() < 0.25;
-  const resource: never = (isProject
-    ? { uid: { type: "App::Project", id: r.pick(["apollo", "gemini"]) }, attrs: { tenant: tenant(), owner: e("App::User", r.pick(users)), members: { kind: { case: "set" as const, value: { values: users.filter(() => r.bool()).map((u) => e("App::User", u)) } } } }, parents: [] }
-    : { uid: { type: "App::Document", id: r.pick(["d1", "d2", "d3"]) }, attrs: { tenant: tenant(), owner: e("App::User", r.pick(users)), department: dept(), classification: s(r.pick(["public", "internal", "confidential"])) }, parents: [] }) as never;
-  const action = isProject ? r.pick(["createDocument", "manageMembers"]) : r.pick(["view", "comment", "edit", "delete", "share"]);
-  return create(CheckRequestSchema, {
-    principal: { uid: { type: "App::User", id: principal }, attrs: { tenant: tenant(), department: dept(), suspended: b(r.next() < 0.15) }, parents: users.length && r.bool() ? [{ type: "App::Role", id: r.pick(["admin", "editor", "viewer"]) }] : [] },
-    action: { type: "App::Action", id: action },
-    resource,
-    context: { mfa: b(r.next() < 0.7), sourceIp: { kind: { case: "extension", value: { fn: "ip", arg: r.pick(["10.1.2.3", "192.168.1.9", "203.0.113.7"]) } } } },
-  });
-}
 
 async function compare(verdict: RunningVerdict, req: CheckRequest, policies: Record<string, string>, entities: unknown[], schema?: string) {
   const want = oracle(req, policies, entities, schema);
@@ -46,10 +24,7 @@ describe("decisions equal cedar-wasm's isAuthorized", () => {
     before(async () => (verdict = await startVerdict(EXAMPLE_BUNDLE)));
     after(() => verdict.stop());
     it("agrees on 300 random requests", async () => {
-      const read = (f: string) => readFileSync(join(EXAMPLE_BUNDLE, f), "utf8");
-      const policies = policiesById(["guardrails.cedar", "roles.cedar", "ownership.cedar"].map(read));
-      const entities = JSON.parse(read("entities.json")) as unknown[];
-      const schema = read("schema.cedarschema");
+      const { policies, entities, schema } = exampleBundleForOracle();
       const r = rng(20261123);
       let allows = 0;
       for (let i = 0; i < 300; i++) {
@@ -75,7 +50,7 @@ describe("decisions equal cedar-wasm's isAuthorized", () => {
       bundle.cleanup();
     });
     it("agrees on 200 random requests", async () => {
-      const policies = policiesById(texts);
+      const policies = policiesOf(texts);
       const r = rng(7);
       for (let i = 0; i < 200; i++) {
         const who = r.pick(["u1", "u2", "u3"]);

@@ -10,7 +10,8 @@ import fc from "fast-check";
 import { type CheckRequest, CheckRequestSchema, CheckResponseSchema, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { TOKEN } from "../helpers/admin.js";
 import { EXAMPLE_BUNDLE } from "../helpers/bundles.js";
-import { oracle, policiesById } from "../helpers/cedar-oracle.js";
+import { oracle } from "../helpers/cedar-oracle.js";
+import { exampleBundleForOracle } from "../helpers/example-requests.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
 // Property and fuzz tests through the wire (reliability plan PT-07, PT-08): random questions
@@ -18,10 +19,7 @@ import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 // with a status, never a crash, a hang or an ALLOW cedar-wasm would not give; junk does not
 // grow the heap.
 
-const read = (f: string) => readFileSync(join(EXAMPLE_BUNDLE, f), "utf8");
-const SCHEMA = read("schema.cedarschema");
-const ENTITIES = JSON.parse(read("entities.json")) as unknown[];
-const POLICIES = policiesById(["guardrails.cedar", "roles.cedar", "ownership.cedar"].map(read));
+const { policies: POLICIES, entities: ENTITIES, schema: SCHEMA } = exampleBundleForOracle();
 
 const str = (value: string) => ({ kind: { case: "string" as const, value } });
 const bool = (value: boolean) => ({ kind: { case: "bool" as const, value } });

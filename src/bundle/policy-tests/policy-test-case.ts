@@ -4,7 +4,7 @@ import type { DecisionKind } from "../../model/decision.js";
 import { BundleError } from "../bundle-error.js";
 import type { BundleFiles } from "../bundle-files.js";
 import { textOf } from "../bundle-layout.js";
-import { requestFromJson } from "./request-json.js";
+import { requestFromJson } from "../../model/request-json.js";
 
 /** One policy test: a request and what the bundle must answer. */
 export interface PolicyTestCase {

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Decision, EntityUid } from "./authorization_pb.js";
+import { file_verdict_v1_authorization } from "./authorization_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file verdict/v1/admin.proto.
  */
 export const file_verdict_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIjQKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIIkEKEVBvbGljeVRlc3RPdXRjb21lEgwKBG5hbWUYASABKAkSDgoGcGFzc2VkGAIgASgIEg4KBmRldGFpbBgDIAEoCSJ9ChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJBChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iFAoSTGlzdEJ1bmRsZXNSZXF1ZXN0Ij4KE0xpc3RCdW5kbGVzUmVzcG9uc2USJwoHYnVuZGxlcxgBIAMoCzIWLnZlcmRpY3QudjEuQnVuZGxlSW5mbyIpChVBY3RpdmF0ZUJ1bmRsZVJlcXVlc3QSEAoIcmV2aXNpb24YASABKAkiQAoWQWN0aXZhdGVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8ioQEKCkJ1bmRsZUluZm8SDAoEbmFtZRgBIAEoCRIQCghyZXZpc2lvbhgCIAEoCRIOCgZkaWdlc3QYAyABKAkSFAoMcG9saWN5X2NvdW50GAQgASgNEhQKDGFjdGl2YXRlZF9hdBgFIAEoCRIUCgxhY3RpdmF0ZWRfYnkYBiABKAkSEQoJc2lnbmVkX2F0GAcgASgJEg4KBmFjdGl2ZRgIIAEoCCIcChpMaXN0VW5tYXRjaGVkUm91dGVzUmVxdWVzdCJUCg5Vbm1hdGNoZWRSb3V0ZRIOCgZtZXRob2QYASABKAkSEAoIdGVtcGxhdGUYAiABKAkSDQoFY291bnQYAyABKAQSEQoJbGFzdF9zZWVuGAQgASgJIloKG0xpc3RVbm1hdGNoZWRSb3V0ZXNSZXNwb25zZRIqCgZyb3V0ZXMYASADKAsyGi52ZXJkaWN0LnYxLlVubWF0Y2hlZFJvdXRlEg8KB2Ryb3BwZWQYAiABKAQyzgMKElBvbGljeUFkbWluU2VydmljZRJLCgpQdXNoQnVuZGxlEh0udmVyZGljdC52MS5QdXNoQnVuZGxlUmVxdWVzdBoeLnZlcmRpY3QudjEuUHVzaEJ1bmRsZVJlc3BvbnNlEloKD0dldEFjdGl2ZUJ1bmRsZRIiLnZlcmRpY3QudjEuR2V0QWN0aXZlQnVuZGxlUmVxdWVzdBojLnZlcmRpY3QudjEuR2V0QWN0aXZlQnVuZGxlUmVzcG9uc2USTgoLTGlzdEJ1bmRsZXMSHi52ZXJkaWN0LnYxLkxpc3RCdW5kbGVzUmVxdWVzdBofLnZlcmRpY3QudjEuTGlzdEJ1bmRsZXNSZXNwb25zZRJXCg5BY3RpdmF0ZUJ1bmRsZRIhLnZlcmRpY3QudjEuQWN0aXZhdGVCdW5kbGVSZXF1ZXN0GiIudmVyZGljdC52MS5BY3RpdmF0ZUJ1bmRsZVJlc3BvbnNlEmYKE0xpc3RVbm1hdGNoZWRSb3V0ZXMSJi52ZXJkaWN0LnYxLkxpc3RVbm1hdGNoZWRSb3V0ZXNSZXF1ZXN0GicudmVyZGljdC52MS5MaXN0VW5tYXRjaGVkUm91dGVzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIloKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIEg4KBnNoYWRvdxgDIAEoCBIUCgxtYXhfZXhhbXBsZXMYBCABKA0iQQoRUG9saWN5VGVzdE91dGNvbWUSDAoEbmFtZRgBIAEoCRIOCgZwYXNzZWQYAiABKAgSDgoGZGV0YWlsGAMgASgJIqcBChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUSKAoGaW1wYWN0GAQgASgLMhgudmVyZGljdC52MS5JbXBhY3RSZXBvcnQiwgIKDEltcGFjdFJlcG9ydBIXCg9hY3RpdmVfcmV2aXNpb24YASABKAkSGgoSY2FuZGlkYXRlX3JldmlzaW9uGAIgASgJEhAKCHJlcXVlc3RzGAMgASgNEhEKCXVuY2hhbmdlZBgEIAEoDRIPCgdmbGlwcGVkGAUgASgNEhUKDWFsbG93X3RvX2RlbnkYBiABKA0SFQoNZGVueV90b19hbGxvdxgHIAEoDRIOCgZlcnJvcnMYCCABKA0SKgoJYnlfYWN0aW9uGAkgAygLMhcudmVyZGljdC52MS5JbXBhY3RHcm91cBIqCglieV9wb2xpY3kYCiADKAsyFy52ZXJkaWN0LnYxLkltcGFjdEdyb3VwEjEKDmVycm9yX2V4YW1wbGVzGAsgAygLMhkudmVyZGljdC52MS5JbXBhY3RFeGFtcGxlInUKC0ltcGFjdEdyb3VwEgsKA2tleRgBIAEoCRIVCg1hbGxvd190b19kZW55GAIgASgNEhUKDWRlbnlfdG9fYWxsb3cYAyABKA0SKwoIZXhhbXBsZXMYBCADKAsyGS52ZXJkaWN0LnYxLkltcGFjdEV4YW1wbGUiiwIKDUltcGFjdEV4YW1wbGUSEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtkZWNpc2lvbl9pZBgCIAEoCRIoCglwcmluY2lwYWwYAyABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBIlCgZhY3Rpb24YBCABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBInCghyZXNvdXJjZRgFIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEikKBmFjdGl2ZRgGIAEoCzIZLnZlcmRpY3QudjEuSW1wYWN0T3V0Y29tZRIsCgljYW5kaWRhdGUYByABKAsyGS52ZXJkaWN0LnYxLkltcGFjdE91dGNvbWUiZAoNSW1wYWN0T3V0Y29tZRImCghkZWNpc2lvbhgBIAEoDjIULnZlcmRpY3QudjEuRGVjaXNpb24SHAoUZGV0ZXJtaW5pbmdfcG9saWNpZXMYAiADKAkSDQoFZXJyb3IYAyABKAkiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJpChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8SJgoGc2hhZG93GAIgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvIhQKEkxpc3RCdW5kbGVzUmVxdWVzdCI+ChNMaXN0QnVuZGxlc1Jlc3BvbnNlEicKB2J1bmRsZXMYASADKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iKQoVQWN0aXZhdGVCdW5kbGVSZXF1ZXN0EhAKCHJldmlzaW9uGAEgASgJIkAKFkFjdGl2YXRlQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvItoBCgpCdW5kbGVJbmZvEgwKBG5hbWUYASABKAkSEAoIcmV2aXNpb24YAiABKAkSDgoGZGlnZXN0GAMgASgJEhQKDHBvbGljeV9jb3VudBgEIAEoDRIUCgxhY3RpdmF0ZWRfYXQYBSABKAkSFAoMYWN0aXZhdGVkX2J5GAYgASgJEhEKCXNpZ25lZF9hdBgHIAEoCRIOCgZhY3RpdmUYCCABKAgSDgoGc2hhZG93GAkgASgIEhQKDHNoYWRvd19zaW5jZRgKIAEoCRIRCglzaGFkb3dfYnkYCyABKAkiHAoaTGlzdFVubWF0Y2hlZFJvdXRlc1JlcXVlc3QiVAoOVW5tYXRjaGVkUm91dGUSDgoGbWV0aG9kGAEgASgJEhAKCHRlbXBsYXRlGAIgASgJEg0KBWNvdW50GAMgASgEEhEKCWxhc3Rfc2VlbhgEIAEoCSJaChtMaXN0VW5tYXRjaGVkUm91dGVzUmVzcG9uc2USKgoGcm91dGVzGAEgAygLMhoudmVyZGljdC52MS5Vbm1hdGNoZWRSb3V0ZRIPCgdkcm9wcGVkGAIgASgEMs4DChJQb2xpY3lBZG1pblNlcnZpY2USSwoKUHVzaEJ1bmRsZRIdLnZlcmRpY3QudjEuUHVzaEJ1bmRsZVJlcXVlc3QaHi52ZXJkaWN0LnYxLlB1c2hCdW5kbGVSZXNwb25zZRJaCg9HZXRBY3RpdmVCdW5kbGUSIi52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlcXVlc3QaIy52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlc3BvbnNlEk4KC0xpc3RCdW5kbGVzEh4udmVyZGljdC52MS5MaXN0QnVuZGxlc1JlcXVlc3QaHy52ZXJkaWN0LnYxLkxpc3RCdW5kbGVzUmVzcG9uc2USVwoOQWN0aXZhdGVCdW5kbGUSIS52ZXJkaWN0LnYxLkFjdGl2YXRlQnVuZGxlUmVxdWVzdBoiLnZlcmRpY3QudjEuQWN0aXZhdGVCdW5kbGVSZXNwb25zZRJmChNMaXN0VW5tYXRjaGVkUm91dGVzEiYudmVyZGljdC52MS5MaXN0VW5tYXRjaGVkUm91dGVzUmVxdWVzdBonLnZlcmRpY3QudjEuTGlzdFVubWF0Y2hlZFJvdXRlc1Jlc3BvbnNlYgZwcm90bzM", [file_verdict_v1_authorization]);
 
 /**
  * PushBundleRequest carries one bundle archive.
@@ -26,11 +28,31 @@ export type PushBundleRequest = Message<"verdict.v1.PushBundleRequest"> & {
   bundle: Uint8Array;
 
   /**
-   * Verify, compile and run the bundle's tests without activating it.
+   * Verify, compile and run the bundle's tests without activating it. When the server keeps a
+   * request sample (whatIf.sampleSize > 0) the response also reports what the bundle would
+   * change for those requests (`impact`).
    *
    * @generated from field: bool dry_run = 2;
    */
   dryRun: boolean;
+
+  /**
+   * Verify, compile and test the bundle, then evaluate it in shadow: the active bundle keeps
+   * deciding, and a fraction of decided requests (shadow.sampleRate) is also evaluated against
+   * this one after the answer is sent; divergences are counted and logged. ActivateBundle with
+   * its revision promotes it. The shadow is held by the replica that received the push only.
+   * Cannot be combined with dry_run.
+   *
+   * @generated from field: bool shadow = 3;
+   */
+  shadow: boolean;
+
+  /**
+   * Examples kept per group of the impact report; 0 means 5; at most 1000.
+   *
+   * @generated from field: uint32 max_examples = 4;
+   */
+  maxExamples: number;
 };
 
 /**
@@ -101,6 +123,14 @@ export type PushBundleResponse = Message<"verdict.v1.PushBundleResponse"> & {
    * @generated from field: repeated verdict.v1.PolicyTestOutcome tests = 3;
    */
   tests: PolicyTestOutcome[];
+
+  /**
+   * For a dry run on a server that keeps a request sample: what the bundle would change for
+   * those requests. Unset otherwise.
+   *
+   * @generated from field: verdict.v1.ImpactReport impact = 4;
+   */
+  impact?: ImpactReport | undefined;
 };
 
 /**
@@ -109,6 +139,241 @@ export type PushBundleResponse = Message<"verdict.v1.PushBundleResponse"> & {
  */
 export const PushBundleResponseSchema: GenMessage<PushBundleResponse> = /*@__PURE__*/
   messageDesc(file_verdict_v1_admin, 2);
+
+/**
+ * ImpactReport says what a candidate bundle would change: each request is decided by the active
+ * bundle and by the candidate (with no cache), and every decision that flips is counted.
+ * requests = unchanged + flipped + errors.
+ *
+ * @generated from message verdict.v1.ImpactReport
+ */
+export type ImpactReport = Message<"verdict.v1.ImpactReport"> & {
+  /**
+   * The revision deciding now.
+   *
+   * @generated from field: string active_revision = 1;
+   */
+  activeRevision: string;
+
+  /**
+   * The candidate's revision.
+   *
+   * @generated from field: string candidate_revision = 2;
+   */
+  candidateRevision: string;
+
+  /**
+   * Requests replayed.
+   *
+   * @generated from field: uint32 requests = 3;
+   */
+  requests: number;
+
+  /**
+   * Requests both bundles decide alike (the determining policies may differ).
+   *
+   * @generated from field: uint32 unchanged = 4;
+   */
+  unchanged: number;
+
+  /**
+   * Requests whose decision flips: allow_to_deny + deny_to_allow.
+   *
+   * @generated from field: uint32 flipped = 5;
+   */
+  flipped: number;
+
+  /**
+   * Allowed now, denied by the candidate.
+   *
+   * @generated from field: uint32 allow_to_deny = 6;
+   */
+  allowToDeny: number;
+
+  /**
+   * Denied now, allowed by the candidate.
+   *
+   * @generated from field: uint32 deny_to_allow = 7;
+   */
+  denyToAllow: number;
+
+  /**
+   * Requests either bundle could not decide (refused as invalid, or an engine fault).
+   *
+   * @generated from field: uint32 errors = 8;
+   */
+  errors: number;
+
+  /**
+   * Flips grouped by action, most flips first.
+   *
+   * @generated from field: repeated verdict.v1.ImpactGroup by_action = 9;
+   */
+  byAction: ImpactGroup[];
+
+  /**
+   * Flips grouped by policy: a flip is listed under every policy that determined its old or its
+   * new decision (a removed permit, a new forbid...). Most flips first.
+   *
+   * @generated from field: repeated verdict.v1.ImpactGroup by_policy = 10;
+   */
+  byPolicy: ImpactGroup[];
+
+  /**
+   * The first requests that could not be decided, with the reason.
+   *
+   * @generated from field: repeated verdict.v1.ImpactExample error_examples = 11;
+   */
+  errorExamples: ImpactExample[];
+};
+
+/**
+ * Describes the message verdict.v1.ImpactReport.
+ * Use `create(ImpactReportSchema)` to create a new message.
+ */
+export const ImpactReportSchema: GenMessage<ImpactReport> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 3);
+
+/**
+ * ImpactGroup counts the flips that share an action or a determining policy.
+ *
+ * @generated from message verdict.v1.ImpactGroup
+ */
+export type ImpactGroup = Message<"verdict.v1.ImpactGroup"> & {
+  /**
+   * The action (`App::Action::"edit"`) or the policy id.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * Flips from allow to deny in the group.
+   *
+   * @generated from field: uint32 allow_to_deny = 2;
+   */
+  allowToDeny: number;
+
+  /**
+   * Flips from deny to allow in the group.
+   *
+   * @generated from field: uint32 deny_to_allow = 3;
+   */
+  denyToAllow: number;
+
+  /**
+   * The group's first flips, in replay order (max_examples of them at most).
+   *
+   * @generated from field: repeated verdict.v1.ImpactExample examples = 4;
+   */
+  examples: ImpactExample[];
+};
+
+/**
+ * Describes the message verdict.v1.ImpactGroup.
+ * Use `create(ImpactGroupSchema)` to create a new message.
+ */
+export const ImpactGroupSchema: GenMessage<ImpactGroup> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 4);
+
+/**
+ * ImpactExample identifies one replayed request and both bundles' answers. It carries no
+ * context or attributes: the decision log, by decision_id, has what its settings allow.
+ *
+ * @generated from message verdict.v1.ImpactExample
+ */
+export type ImpactExample = Message<"verdict.v1.ImpactExample"> & {
+  /**
+   * The caller's request id, as recorded.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * The recorded decision's id, when the request came from the sample or a decision log.
+   *
+   * @generated from field: string decision_id = 2;
+   */
+  decisionId: string;
+
+  /**
+   * The request's principal.
+   *
+   * @generated from field: verdict.v1.EntityUid principal = 3;
+   */
+  principal?: EntityUid | undefined;
+
+  /**
+   * The request's action.
+   *
+   * @generated from field: verdict.v1.EntityUid action = 4;
+   */
+  action?: EntityUid | undefined;
+
+  /**
+   * The request's resource.
+   *
+   * @generated from field: verdict.v1.EntityUid resource = 5;
+   */
+  resource?: EntityUid | undefined;
+
+  /**
+   * The active bundle's answer.
+   *
+   * @generated from field: verdict.v1.ImpactOutcome active = 6;
+   */
+  active?: ImpactOutcome | undefined;
+
+  /**
+   * The candidate's answer.
+   *
+   * @generated from field: verdict.v1.ImpactOutcome candidate = 7;
+   */
+  candidate?: ImpactOutcome | undefined;
+};
+
+/**
+ * Describes the message verdict.v1.ImpactExample.
+ * Use `create(ImpactExampleSchema)` to create a new message.
+ */
+export const ImpactExampleSchema: GenMessage<ImpactExample> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 5);
+
+/**
+ * ImpactOutcome is one bundle's answer to a replayed request.
+ *
+ * @generated from message verdict.v1.ImpactOutcome
+ */
+export type ImpactOutcome = Message<"verdict.v1.ImpactOutcome"> & {
+  /**
+   * The decision; DECISION_UNSPECIFIED when the bundle could not decide (see error).
+   *
+   * @generated from field: verdict.v1.Decision decision = 1;
+   */
+  decision: Decision;
+
+  /**
+   * The policies that determined it.
+   *
+   * @generated from field: repeated string determining_policies = 2;
+   */
+  determiningPolicies: string[];
+
+  /**
+   * Why the bundle could not decide the request; empty when it did.
+   *
+   * @generated from field: string error = 3;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message verdict.v1.ImpactOutcome.
+ * Use `create(ImpactOutcomeSchema)` to create a new message.
+ */
+export const ImpactOutcomeSchema: GenMessage<ImpactOutcome> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 6);
 
 /**
  * GetActiveBundleRequest has no fields.
@@ -123,7 +388,7 @@ export type GetActiveBundleRequest = Message<"verdict.v1.GetActiveBundleRequest"
  * Use `create(GetActiveBundleRequestSchema)` to create a new message.
  */
 export const GetActiveBundleRequestSchema: GenMessage<GetActiveBundleRequest> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 3);
+  messageDesc(file_verdict_v1_admin, 7);
 
 /**
  * GetActiveBundleResponse describes the active bundle.
@@ -137,6 +402,13 @@ export type GetActiveBundleResponse = Message<"verdict.v1.GetActiveBundleRespons
    * @generated from field: verdict.v1.BundleInfo bundle = 1;
    */
   bundle?: BundleInfo | undefined;
+
+  /**
+   * The bundle evaluated in shadow beside it, if any.
+   *
+   * @generated from field: verdict.v1.BundleInfo shadow = 2;
+   */
+  shadow?: BundleInfo | undefined;
 };
 
 /**
@@ -144,7 +416,7 @@ export type GetActiveBundleResponse = Message<"verdict.v1.GetActiveBundleRespons
  * Use `create(GetActiveBundleResponseSchema)` to create a new message.
  */
 export const GetActiveBundleResponseSchema: GenMessage<GetActiveBundleResponse> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 4);
+  messageDesc(file_verdict_v1_admin, 8);
 
 /**
  * ListBundlesRequest has no fields.
@@ -159,7 +431,7 @@ export type ListBundlesRequest = Message<"verdict.v1.ListBundlesRequest"> & {
  * Use `create(ListBundlesRequestSchema)` to create a new message.
  */
 export const ListBundlesRequestSchema: GenMessage<ListBundlesRequest> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 5);
+  messageDesc(file_verdict_v1_admin, 9);
 
 /**
  * ListBundlesResponse lists known bundles.
@@ -168,7 +440,8 @@ export const ListBundlesRequestSchema: GenMessage<ListBundlesRequest> = /*@__PUR
  */
 export type ListBundlesResponse = Message<"verdict.v1.ListBundlesResponse"> & {
   /**
-   * Newest activation first; bounded by the configured history size.
+   * The shadow bundle first, if any; then newest activation first, bounded by the configured
+   * history size.
    *
    * @generated from field: repeated verdict.v1.BundleInfo bundles = 1;
    */
@@ -180,7 +453,7 @@ export type ListBundlesResponse = Message<"verdict.v1.ListBundlesResponse"> & {
  * Use `create(ListBundlesResponseSchema)` to create a new message.
  */
 export const ListBundlesResponseSchema: GenMessage<ListBundlesResponse> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 6);
+  messageDesc(file_verdict_v1_admin, 10);
 
 /**
  * ActivateBundleRequest names a known revision.
@@ -201,7 +474,7 @@ export type ActivateBundleRequest = Message<"verdict.v1.ActivateBundleRequest"> 
  * Use `create(ActivateBundleRequestSchema)` to create a new message.
  */
 export const ActivateBundleRequestSchema: GenMessage<ActivateBundleRequest> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 7);
+  messageDesc(file_verdict_v1_admin, 11);
 
 /**
  * ActivateBundleResponse describes the bundle now active.
@@ -222,7 +495,7 @@ export type ActivateBundleResponse = Message<"verdict.v1.ActivateBundleResponse"
  * Use `create(ActivateBundleResponseSchema)` to create a new message.
  */
 export const ActivateBundleResponseSchema: GenMessage<ActivateBundleResponse> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 8);
+  messageDesc(file_verdict_v1_admin, 12);
 
 /**
  * BundleInfo describes one bundle.
@@ -285,6 +558,27 @@ export type BundleInfo = Message<"verdict.v1.BundleInfo"> & {
    * @generated from field: bool active = 8;
    */
   active: boolean;
+
+  /**
+   * Whether it is evaluated in shadow beside the active bundle (pushed with shadow).
+   *
+   * @generated from field: bool shadow = 9;
+   */
+  shadow: boolean;
+
+  /**
+   * For the shadow: when it started (RFC 3339) and who pushed it.
+   *
+   * @generated from field: string shadow_since = 10;
+   */
+  shadowSince: string;
+
+  /**
+   * For the shadow: the admin caller that pushed it.
+   *
+   * @generated from field: string shadow_by = 11;
+   */
+  shadowBy: string;
 };
 
 /**
@@ -292,7 +586,7 @@ export type BundleInfo = Message<"verdict.v1.BundleInfo"> & {
  * Use `create(BundleInfoSchema)` to create a new message.
  */
 export const BundleInfoSchema: GenMessage<BundleInfo> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 9);
+  messageDesc(file_verdict_v1_admin, 13);
 
 /**
  * ListUnmatchedRoutesRequest has no fields.
@@ -307,7 +601,7 @@ export type ListUnmatchedRoutesRequest = Message<"verdict.v1.ListUnmatchedRoutes
  * Use `create(ListUnmatchedRoutesRequestSchema)` to create a new message.
  */
 export const ListUnmatchedRoutesRequestSchema: GenMessage<ListUnmatchedRoutesRequest> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 10);
+  messageDesc(file_verdict_v1_admin, 14);
 
 /**
  * UnmatchedRoute is one kind of gateway request no route matched.
@@ -349,7 +643,7 @@ export type UnmatchedRoute = Message<"verdict.v1.UnmatchedRoute"> & {
  * Use `create(UnmatchedRouteSchema)` to create a new message.
  */
 export const UnmatchedRouteSchema: GenMessage<UnmatchedRoute> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 11);
+  messageDesc(file_verdict_v1_admin, 15);
 
 /**
  * ListUnmatchedRoutesResponse is the inventory of unmatched gateway requests.
@@ -377,7 +671,7 @@ export type ListUnmatchedRoutesResponse = Message<"verdict.v1.ListUnmatchedRoute
  * Use `create(ListUnmatchedRoutesResponseSchema)` to create a new message.
  */
 export const ListUnmatchedRoutesResponseSchema: GenMessage<ListUnmatchedRoutesResponse> = /*@__PURE__*/
-  messageDesc(file_verdict_v1_admin, 12);
+  messageDesc(file_verdict_v1_admin, 16);
 
 /**
  * PolicyAdminService lets policy authors push, inspect and roll back bundles. It is served on
@@ -388,8 +682,10 @@ export const ListUnmatchedRoutesResponseSchema: GenMessage<ListUnmatchedRoutesRe
  */
 export const PolicyAdminService: GenService<{
   /**
-   * PushBundle verifies, compiles and tests a bundle, then activates it (unless dry_run).
-   * A refused bundle leaves the active one serving; the status message names the problem.
+   * PushBundle verifies, compiles and tests a bundle, then activates it, or with dry_run only
+   * reports on it (and what it would change for recent requests), or with shadow evaluates it
+   * beside the active bundle without letting it decide. A refused bundle leaves the active one
+   * serving; the status message names the problem. An activating push ends any shadow.
    *
    * @generated from rpc verdict.v1.PolicyAdminService.PushBundle
    */
@@ -420,7 +716,8 @@ export const PolicyAdminService: GenService<{
   },
   /**
    * ActivateBundle makes a known revision active again: an explicit rollback or roll-forward,
-   * the only way an older revision can become active.
+   * the only way an older revision can become active. Given the shadow's revision it promotes
+   * the shadow. Either way the shadow, if any, ends.
    *
    * @generated from rpc verdict.v1.PolicyAdminService.ActivateBundle
    */

@@ -1,6 +1,6 @@
-import { invalidArgument } from "../../errors.js";
-import type { AuthzRequest } from "../../model/authz-request.js";
-import type { Entity, EntityUid, Value } from "../../model/entity.js";
+import { invalidArgument } from "../errors.js";
+import type { AuthzRequest } from "./authz-request.js";
+import type { Entity, EntityUid, Value } from "./entity.js";
 
 /**
  * Reads a request written in the JSON form of verdict.v1.CheckRequest (the form `verdict
@@ -20,6 +20,48 @@ export function requestFromJson(json: unknown, field = "request"): { request: Au
     },
     requestId: typeof o["requestId"] === "string" ? o["requestId"] : "",
   };
+}
+
+/** Renders a record's fields in JSON form; `path` names it (`context`, `principal.attrs`, `entities.attrs`…). */
+export type FieldsToJson = (fields: Readonly<Record<string, Value>>, path: string) => Record<string, unknown>;
+
+/** Every field in clear. */
+const allFields: FieldsToJson = (fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToJson(v)]));
+
+/**
+ * The inverse of `requestFromJson`: the JSON form of verdict.v1.CheckRequest. `fields` renders
+ * each attribute map, tag map and the context, so a caller can leave data out or mask it.
+ */
+export function requestToJson(req: AuthzRequest, requestId: string, fields: FieldsToJson = allFields): Record<string, unknown> {
+  const ent = (e: Entity, path: string) => ({ uid: e.uid, attrs: fields(e.attrs, `${path}.attrs`), parents: e.parents, tags: fields(e.tags, `${path}.tags`) });
+  return {
+    principal: ent(req.principal, "principal"),
+    action: req.action,
+    resource: ent(req.resource, "resource"),
+    context: fields(req.context, "context"),
+    entities: req.entities.map((e) => ent(e, "entities")),
+    requestId,
+  };
+}
+
+/** One value in the JSON form `requestFromJson` reads (a long as a decimal string, as proto JSON writes int64). */
+export function valueToJson(v: Value): unknown {
+  switch (v.kind) {
+    case "bool":
+      return { bool: v.value };
+    case "long":
+      return { long: String(v.value) };
+    case "string":
+      return { string: v.value };
+    case "set":
+      return { set: { values: v.values.map(valueToJson) } };
+    case "record":
+      return { record: { fields: allFields(v.fields, "") } };
+    case "entity":
+      return { entity: v.uid };
+    case "extension":
+      return { extension: { fn: v.fn, arg: v.arg } };
+  }
 }
 
 function obj(x: unknown, field: string): Record<string, unknown> {
