@@ -5,7 +5,7 @@
 // one replica gets SIGTERM. Every answer is compared with cedar-wasm's isAuthorized for the
 // revision the answer names. Loopback only, bounded in time.
 //
-//   npm run build && node bench/chaos.mjs                     # ~8 phases x 8 s
+//   npm run build && node bench/chaos.mjs                     # 8 phases x 8 s (needs dist/, tests included)
 //   node bench/chaos.mjs --phase-seconds 3 --json             # the short run the suite uses
 //
 // Exits 1 on any failed call (other than calls sent to the SIGTERMed replica after its
@@ -40,6 +40,7 @@ const { AuthorizationService } = await import(join(ROOT, "dist/src/gen/verdict/v
 const { PolicyAdminService, PushBundleRequestSchema } = await import(join(ROOT, "dist/src/gen/verdict/v1/admin_pb.js"));
 const { createServiceClient } = await import(join(ROOT, "dist/src/cli/grpc-client.js"));
 const { packBundle } = await import(join(ROOT, "dist/src/bundle/signing/bundle-archive.js"));
+const { cedarRequestOf } = await import(join(ROOT, "dist/test/helpers/cedar-oracle.js"));
 const { create } = await import(join(ROOT, "node_modules/@bufbuild/protobuf/dist/esm/index.js"));
 
 const TOKEN = "chaos-admin-token";
@@ -97,30 +98,14 @@ function request() {
 const pool = Array.from({ length: 3000 }, request);
 const nextIndex = () => (R() < 0.8 ? Math.floor(R() * 200) : Math.floor(R() * pool.length));
 
-// The oracle: cedar-wasm called directly on each revision's policies, with a conversion of the
-// wire request written apart from Verdict's own mapping; computed for the whole pool before
-// the load starts, so checking an answer costs nothing during it.
-function cedarCall(req) {
-  const uid = (u) => ({ type: u.type, id: u.id });
-  const val = (x) => {
-    const k = x.kind;
-    switch (k.case) {
-      case "bool": case "string": return k.value;
-      case "long": return Number(k.value);
-      case "set": return k.value.values.map(val);
-      case "record": return Object.fromEntries(Object.entries(k.value.fields).map(([a, b]) => [a, val(b)]));
-      case "entity": return { __entity: uid(k.value) };
-      case "extension": return { __extn: { fn: k.value.fn, arg: k.value.arg } };
-    }
-    throw new Error("value without kind");
-  };
-  const rec = (m) => Object.fromEntries(Object.entries(m).map(([a, b]) => [a, val(b)]));
-  const entity = (e) => ({ uid: uid(e.uid), attrs: rec(e.attrs), parents: e.parents.map(uid) });
-  return {
-    principal: uid(req.principal.uid), action: uid(req.action), resource: uid(req.resource.uid), context: rec(req.context),
-    entities: [...staticEntities, entity(req.principal), entity(req.resource), ...req.entities.map(entity)],
-  };
-}
+// The oracle: cedar-wasm called directly on each revision's policies, with the tests' own
+// conversion of the wire request (dist/test/helpers/cedar-oracle.js, written apart from
+// Verdict's mapping); computed for the whole pool before the load starts, so checking an
+// answer costs nothing during it.
+const cedarCall = (req) => {
+  const call = cedarRequestOf(req);
+  return { ...call, entities: [...staticEntities, ...call.entities] };
+};
 const expected = {};
 for (const [revision, r] of Object.entries(revisions)) {
   if (cedar.preparsePolicySet(revision, r.set).type !== "success" || cedar.preparseSchema(revision, schema).type !== "success") throw new Error(`oracle: ${revision} does not parse`);

@@ -2,10 +2,10 @@ import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import type { CheckRequest, Entity, Value } from "../../src/gen/verdict/v1/authorization_pb.js";
 
 /**
- * The oracle: cedar-wasm's stateless `isAuthorized`, fed with a conversion of the wire request
- * written independently of Verdict's mapping.
+ * A wire request in Cedar's JSON forms, written independently of Verdict's mapping: the
+ * oracle's input, shared by the tests and the bench scripts (from dist/test/helpers).
  */
-export function oracle(req: CheckRequest, policies: Record<string, string>, staticEntities: unknown[], schema?: string) {
+export function cedarRequestOf(req: CheckRequest) {
   const uid = (u: { type: string; id: string } | undefined) => ({ type: u!.type, id: u!.id });
   const val = (v: Value): unknown => {
     const k = v.kind;
@@ -21,13 +21,24 @@ export function oracle(req: CheckRequest, policies: Record<string, string>, stat
   };
   const rec = (m: { [k: string]: Value }) => Object.fromEntries(Object.entries(m).map(([a, b]) => [a, val(b)]));
   const ent = (e: Entity) => ({ uid: uid(e.uid), attrs: rec(e.attrs), parents: e.parents.map(uid) });
-  const answer = cedar.isAuthorized({
+  return {
     principal: uid(req.principal!.uid),
     action: uid(req.action),
     resource: uid(req.resource!.uid),
-    context: rec(req.context) as never,
+    context: rec(req.context),
+    /** The request's own entities: principal, resource, then the rest. */
+    entities: [ent(req.principal!), ent(req.resource!), ...req.entities.map(ent)],
+  };
+}
+
+/** The oracle: cedar-wasm's stateless `isAuthorized` on a request converted by `cedarRequestOf`. */
+export function oracle(req: CheckRequest, policies: Record<string, string>, staticEntities: unknown[], schema?: string) {
+  const call = cedarRequestOf(req);
+  const answer = cedar.isAuthorized({
+    ...call,
+    context: call.context as never,
     policies: { staticPolicies: policies },
-    entities: [...staticEntities, ent(req.principal!), ent(req.resource!), ...req.entities.map(ent)] as never,
+    entities: [...staticEntities, ...call.entities] as never,
     ...(schema ? { schema, validateRequest: true } : {}),
   });
   if (answer.type !== "success") return { error: answer.errors.map((e) => e.message).join("; ") };
