@@ -10,11 +10,16 @@ import { configFromFlags, fail, readStdin } from "./cli-config.js";
 import { createServiceClient } from "./grpc-client.js";
 import { silentLogger } from "./silent-logger.js";
 
-/** Reads a request given as proto JSON from a file or stdin ('-'); exits 2 naming the problem. */
+/**
+ * Reads a request given as proto JSON from a file or stdin ('-'), bare or wrapped as a policy
+ * test is (`{"request": …, "expect": …}`); exits 2 naming the problem.
+ */
 export async function readRequestJson<D extends DescMessage>(schema: D, path: string): Promise<MessageShape<D> | undefined> {
   try {
     const text = path === "-" ? await readStdin() : await readFile(path, "utf8");
-    return fromJson(schema, JSON.parse(text) as JsonValue);
+    const json = JSON.parse(text) as JsonValue;
+    const wrapped = typeof json === "object" && json !== null && !Array.isArray(json) && "request" in json && !schema.fields.some((f) => f.jsonName === "request");
+    return fromJson(schema, wrapped ? (json as { request: JsonValue }).request : json);
   } catch (err) {
     fail(`${path}: not a valid ${schema.name} JSON: ${(err as Error).message}`, 2);
     return undefined;

@@ -67,5 +67,9 @@ describe("verdict serve as a process", () => {
     const r = spawnSync(process.execPath, [MAIN, "check", "--policies", EXAMPLE_BUNDLE, "--request", "-"], { input: body, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { decision: string }).decision, "DECISION_DENY");
+    // A policy test file is read as its request.
+    const wrapped = spawnSync(process.execPath, [MAIN, "check", "--policies", EXAMPLE_BUNDLE, "--request", req], { encoding: "utf8" });
+    assert.equal(wrapped.status, 0, wrapped.stderr);
+    assert.equal((JSON.parse(wrapped.stdout) as { decision: string }).decision, "DECISION_DENY");
   });
 });
