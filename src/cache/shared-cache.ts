@@ -1,7 +1,8 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import type { Evaluation } from "../model/decision.js";
 import type { CacheMetrics } from "./cache-metrics.js";
 import { CircuitBreaker, type BreakerSettings } from "./circuit-breaker.js";
+import { redisClient } from "./redis-client.js";
 import type { ValueSealer } from "./sealed-value.js";
 
 /** Connection settings for the shared cache. */
@@ -44,7 +45,7 @@ export class SharedCache {
       lazyConnect: false,
       retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000) * (0.5 + Math.random()),
     };
-    this.#redis = new Redis(settings.url, options);
+    this.#redis = new (redisClient())(settings.url, options);
     this.#redis.on("ready", () => this.#setUp(true));
     this.#redis.on("close", () => this.#setUp(false));
     this.#redis.on("end", () => this.#setUp(false));

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
+import { redisClient } from "../../cache/redis-client.js";
 import type { Logger } from "../../observability/logger.js";
 import { BundleError } from "../bundle-error.js";
 import type { BundlePublisher, PublishedBundle } from "../bundle-registry.js";
@@ -48,10 +49,10 @@ export class RedisBundleFanout implements BundlePublisher {
       lazyConnect: false,
       retryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 3000) * (0.5 + Math.random()),
     };
-    this.#redis = new Redis(settings.url, options);
+    this.#redis = new (redisClient())(settings.url, options);
     // The subscriber only sends SUBSCRIBE, which ioredis replays itself after a reconnect; it
     // needs the offline queue for that and no per-command timeout while it waits for messages.
-    this.#subscriber = new Redis(settings.url, { ...options, enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true });
+    this.#subscriber = new (redisClient())(settings.url, { ...options, enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: true });
     this.#redis.on("error", () => {});
     this.#subscriber.on("error", () => {});
     this.#key = `verdict:v1:${settings.namespace}:bundle`;
