@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import fc from "fast-check";
 import { createServiceClient } from "../../src/cli/grpc-client.js";
 import { Authorization, type CheckResponse as EnvoyResponse, CheckRequestSchema as EnvoyRequestSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import {
@@ -15,8 +17,10 @@ import {
   type CheckResponse,
   Decision,
   PlanRequestSchema,
+  ValueSchema,
 } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { REPO } from "../helpers/bundles.js";
+import { cedarRequestOf } from "../helpers/cedar-oracle.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
 // The envoy-gateway example, plus one static user, so a bare uid can refer to it.
@@ -149,3 +153,89 @@ for (const strict of [true, false]) {
     });
   });
 }
+
+// Random request entities of every shape (bare or with data, wrong or unknown attributes,
+// parents of allowed and disallowed types, listed again in `entities`) through Check: Verdict
+// refuses exactly what cedar-wasm refuses given the same entities (a bare uid meaning the
+// bundle's or the request's entity of that uid), and otherwise decides exactly as it does.
+describe("request entities of random shapes: Verdict refuses and decides as cedar-wasm with the schema", () => {
+  const schema = readFileSync(join(dir, "schema.cedarschema"), "utf8");
+  const policies = Object.fromEntries(
+    readFileSync(join(dir, "policies.cedar"), "utf8")
+      .split(/\n(?=@id)/)
+      .map((text) => [/@id\("([^"]+)"\)/.exec(text)![1]!, text]),
+  );
+  let v: RunningVerdict;
+  before(async () => (v = await startVerdict(dir, { "engine.strict": false })));
+  after(() => v.stop());
+
+  // Mostly conforming shapes, with every kind of violation mixed in.
+  const tenantArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>(str("acme"), str("globex")) }, fc.constantFrom<unknown>({ kind: { case: "long", value: 5n } }, { kind: { case: "bool", value: true } }));
+  const attrsArb = fc
+    .record({ tenant: fc.option(tenantArb, { freq: 6, nil: undefined }), nickname: fc.option(fc.constant<unknown>(str("x")), { freq: 1, nil: undefined }) })
+    .map((a) => Object.fromEntries(Object.entries(a).filter(([, x]) => x !== undefined)));
+  const roles = [{ type: "Gw::Role", id: "viewer" }, { type: "Gw::Role", id: "admin" }, { type: "Gw::Role", id: "editor" }];
+  const parentArb = fc.oneof(
+    { weight: 5, arbitrary: fc.subarray(roles) },
+    fc.subarray([...roles, { type: "Gw::Role", id: "ghost" }, { type: "Gw::User", id: "static-ann" }, { type: "Gw::Document", id: "globex/d1" }]),
+  );
+  const uidArb = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom({ type: "Gw::User", id: "mallory" }, { type: "Gw::User", id: "static-ann" }, { type: "Gw::Service", id: "svc" }) },
+    fc.constantFrom({ type: "Gw::Role", id: "viewer" }, { type: "Gw::Project", id: "p" }, { type: "Gw::Nope", id: "n" }),
+  );
+  const entityArb = fc.record({ uid: uidArb, attrs: attrsArb, parents: parentArb, bare: fc.boolean() }).map((e): EntityInit =>
+    // Static entities are only ever mentioned bare (redefining one is refused by design).
+    e.bare || e.uid.id === "static-ann" || e.uid.type === "Gw::Role" ? { uid: e.uid } : { uid: e.uid, attrs: e.attrs, parents: e.uid.type === "Gw::User" ? e.parents : [] },
+  );
+  const caseArb = fc.record({
+    principal: entityArb,
+    resourceTenant: fc.option(tenantArb, { freq: 8, nil: undefined }),
+    extra: fc.oneof({ weight: 3, arbitrary: fc.constant<EntityInit[]>([]) }, fc.array(entityArb, { maxLength: 2 })),
+    clientCert: fc.boolean(),
+  });
+
+  /** cedar-wasm with the bundle's entities and the request's; bare mentions resolved as documented. */
+  function cedarAnswer(req: CheckRequest) {
+    const call = cedarRequestOf(req);
+    const isBare = (e: { attrs: object; parents: unknown[] }) => Object.keys(e.attrs).length === 0 && e.parents.length === 0;
+    const key = (e: { uid: { type: string; id: string } }) => `${e.uid.type}/${e.uid.id}`;
+    const statics = new Set((staticEntities as { uid: { type: string; id: string } }[]).map(key));
+    const withData = new Set(call.entities.filter((e) => !isBare(e)).map(key));
+    const seen = new Set<string>();
+    const own = call.entities.filter((e) => {
+      if (!isBare(e)) return true;
+      if (statics.has(key(e)) || withData.has(key(e)) || seen.has(key(e))) return false;
+      seen.add(key(e));
+      return true;
+    });
+    const answer = cedar.isAuthorized({ ...call, context: call.context as never, policies: { staticPolicies: policies }, entities: [...staticEntities, ...own] as never, schema, validateRequest: true });
+    if (answer.type === "failure") return { refused: answer.errors.map((e) => e.message).join("; ") };
+    return { decision: answer.response.decision, reasons: [...answer.response.diagnostics.reason].sort() };
+  }
+
+  it("agrees on 200 random requests", async () => {
+    let refusals = 0;
+    let decided = 0;
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (c) => {
+        const req = read(c.principal, c.extra, { clientCert: { kind: { case: "bool", value: c.clientCert } } });
+        if (c.resourceTenant === undefined) req.resource!.attrs = {};
+        else req.resource!.attrs["tenant"] = create(ValueSchema, c.resourceTenant as never);
+        const want = cedarAnswer(req);
+        const got = await v.client.call<CheckResponse>("check", req).catch((err: grpc.ServiceError) => err);
+        if ("refused" in want) {
+          refusals++;
+          assert.ok(got instanceof Error, `Cedar refuses (${want.refused}) but Verdict decided ${JSON.stringify(got)}`);
+          assert.equal(got.code, grpc.status.INVALID_ARGUMENT, got.details);
+        } else {
+          decided++;
+          assert.ok(!(got instanceof Error), `Cedar decides ${want.decision} but Verdict refused: ${got instanceof Error ? got.details : ""}`);
+          assert.equal(got.decision, want.decision === "allow" ? Decision.ALLOW : Decision.DENY);
+          assert.deepEqual([...got.determiningPolicies].sort(), want.reasons);
+        }
+      }),
+      { numRuns: 200, seed: 1512 },
+    );
+    assert.ok(refusals > 30 && decided > 50, `a useful mix (${refusals} refused, ${decided} decided)`);
+  });
+});
