@@ -9,15 +9,22 @@ import { parse, stringify } from "lossless-json";
 
 /** A number token Cedar would refuse (it reads whole numbers only), kept so it can be named. */
 class NotALong {
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly why: string,
+  ) {}
 }
 
 const INTEGER = /^-?\d+$/;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
 
 function parseNumber(text: string): number | bigint | NotALong {
-  if (!INTEGER.test(text)) return new NotALong(text);
+  if (!INTEGER.test(text)) return new NotALong(text, "is not a whole number (Cedar's longs are 64-bit integers)");
   const n = Number(text);
-  return Number.isSafeInteger(n) ? n : BigInt(text);
+  if (Number.isSafeInteger(n)) return n;
+  const big = BigInt(text);
+  return big < I64_MIN || big > I64_MAX ? new NotALong(text, "is outside Cedar's 64-bit long range") : big;
 }
 
 /**
@@ -28,12 +35,12 @@ function parseNumber(text: string): number | bigint | NotALong {
 export function parseExactJson(text: string): unknown {
   const value = parse(text, null, parseNumber);
   const bad = findNotALong(value, "");
-  if (bad !== undefined) throw new RangeError(`${bad.path || "(top)"}: ${bad.text} is not a whole number (Cedar's longs are 64-bit integers)`);
+  if (bad !== undefined) throw new RangeError(`${bad.path || "(top)"}: ${bad.text}`);
   return value;
 }
 
 function findNotALong(node: unknown, path: string): { path: string; text: string } | undefined {
-  if (node instanceof NotALong) return { path, text: node.text };
+  if (node instanceof NotALong) return { path, text: `${node.text} ${node.why}` };
   if (node === null || typeof node !== "object") return undefined;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
