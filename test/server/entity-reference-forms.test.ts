@@ -141,6 +141,23 @@ describe("entity references in every value form reach the bundle's entities", ()
     assert.deepEqual([...r.determiningPolicies], ["approver-suspended"]);
   });
 
+  it("AuthZEN: the approver as a {type, id} object or as a bare id string (schema-typed) is denied too", async () => {
+    for (const approver of [{ type: "App::User", id: "boss" }, "boss"]) {
+      const res = await fetch(`${v.httpUrl}/access/v1/evaluation`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          subject: { type: "App::User", id: "ben" },
+          action: { name: "read" },
+          resource: { type: "App::Doc", id: "d", properties: { owner: { type: "App::User", id: "ghost" }, reviewers: [], meta: { by: "ghost" } } },
+          context: { approver, watchers: [], info: { by: { type: "App::User", id: "ghost" } } },
+        }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual(await res.json(), { decision: false });
+    }
+  });
+
   it("random requests whose references come as entity values or {type, id} records: Verdict equals cedar-wasm with every entity", async () => {
     let denies = 0;
     let records = 0;
