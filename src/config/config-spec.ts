@@ -62,7 +62,8 @@ export const CONFIG_SPEC = {
   },
   envoy: {
     forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),
-    removeAuthorization: bool(false, "on allow, strip the authorization header before the request goes upstream"),
+    removeAuthorization: bool(false, "strip the authorization header from every request Envoy lets through (allowed, or unmatched with `unmatched: allow`)"),
+    xffTrustedHops: int(0, 0, 10, "set to Envoy's xff_num_trusted_hops: 0 takes the source IP from Envoy's downstream connection; N > 0 takes the (N+1)th x-forwarded-for entry from the right, the one Envoy trusts"),
   },
   authzen: {
     enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),
