@@ -59,9 +59,10 @@ for (const kind of ["nginx", "caddy"] as const) {
       return { ...res, seen };
     };
 
-    it("every route of the envoy-gateway example: allowed requests reach the upstream with the decision id, denied ones never do", async () => {
+    it("every route of the envoy-gateway example: allowed requests reach the upstream with the decision id, denied ones never do", async (t) => {
       for (const [method, path, claims, want] of ROUTES) {
         const r = await through(method, path, await bearer(claims));
+        t.diagnostic(`${kind} ${method} ${path} ${JSON.stringify(claims.roles ?? ["viewer"])} -> ${r.status}; upstream saw ${r.seen.map((x) => `${x.method} ${x.url} decision-id=${x.headers["x-verdict-decision-id"] ? "yes" : "no"}`).join(", ") || "nothing"}`);
         assert.equal(r.status, want, `${method} ${path} ${JSON.stringify(claims)}: ${r.body}`);
         if (want === 200) {
           assert.equal(r.seen.length, 1, `${method} ${path} reached the upstream once`);
@@ -72,8 +73,9 @@ for (const kind of ["nginx", "caddy"] as const) {
       }
     });
 
-    it("without credentials or with a bad token: 401 with www-authenticate, nothing upstream", async () => {
+    it("without credentials or with a bad token: 401 with www-authenticate, nothing upstream", async (t) => {
       const none = await through("GET", DOC);
+      t.diagnostic(`${kind} no credentials -> ${none.status} ${String(none.headers["www-authenticate"])}; upstream saw ${none.seen.length} request(s)`);
       assert.equal(none.status, 401);
       assert.equal(none.headers["www-authenticate"], 'Bearer realm="verdict"');
       assert.equal(none.seen.length, 0);
@@ -83,7 +85,7 @@ for (const kind of ["nginx", "caddy"] as const) {
       assert.equal(bad.seen.length, 0);
     });
 
-    it("path tricks are decided as the upstream sees the path", async () => {
+    it("path tricks are decided as the upstream sees the path", async (t) => {
       const viewer = await bearer();
       const admin = await bearer({ roles: ["admin"] });
       for (const path of ["//admin/users", "/v1/../admin/users", "/v1/%2e%2e/admin/users", "/v1/tenants/acme/documents/d1/../../../../../admin/users", "/admin//users"]) {
@@ -91,6 +93,7 @@ for (const kind of ["nginx", "caddy"] as const) {
         assert.notEqual(denied.status, 200, `${path} as a viewer`);
         assert.equal(denied.seen.length, 0, `${path} as a viewer must not reach the upstream`);
         const allowed = await through("GET", path, admin);
+        t.diagnostic(`${kind} ${path}: viewer -> ${denied.status}, upstream saw ${denied.seen.length}; admin -> ${allowed.status}, upstream saw ${allowed.seen.map((x) => x.url).join(", ") || "nothing"}`);
         if (allowed.status === 200) {
           // What the upstream got normalizes to the admin route Verdict decided on.
           assert.equal(allowed.seen.length, 1);
@@ -100,6 +103,7 @@ for (const kind of ["nginx", "caddy"] as const) {
       }
       for (const path of ["/admin%2Fusers", "/v1/tenants/acme%2F..%2Fglobex/documents/d1", "/admin;x/users", "/v1/tenants/acme/documents/d1;jsessionid=x", "/admin/users%00", "/admin/%5cusers", "/GET/../../admin/users"]) {
         const r = await through("GET", path, admin);
+        t.diagnostic(`${kind} ${path}: admin -> ${r.status}, upstream saw ${r.seen.length}`);
         assert.notEqual(r.status, 200, path);
         assert.equal(r.seen.length, 0, `${path} must not reach the upstream`);
       }
@@ -121,7 +125,7 @@ for (const kind of ["nginx", "caddy"] as const) {
       assert.match(metrics, /verdict_decisions_total\{api="forward_auth",decision="deny"\} [1-9]/);
     });
 
-    it("Verdict answering an error, then Verdict stopped: the gateway refuses and the upstream sees nothing", async () => {
+    it("Verdict answering an error, then Verdict stopped: the gateway refuses and the upstream sees nothing", async (t) => {
       const admin = await bearer({ roles: ["admin"] });
       await v!.stop();
       v = undefined;
@@ -133,6 +137,7 @@ for (const kind of ["nginx", "caddy"] as const) {
       await new Promise<void>((r) => failing.listen(verdictPort, "127.0.0.1", r));
       try {
         const r = await through("GET", "/admin/users", admin);
+        t.diagnostic(`${kind} Verdict answers 500 -> ${r.status}; upstream saw ${r.seen.length}`);
         assert.ok(r.status >= 400, `status ${r.status} while Verdict answers 500`);
         assert.equal(r.seen.length, 0);
       } finally {
@@ -140,6 +145,7 @@ for (const kind of ["nginx", "caddy"] as const) {
         await new Promise<void>((r) => failing.close(() => r()));
       }
       const down = await through("GET", "/admin/users", admin);
+      t.diagnostic(`${kind} Verdict down -> ${down.status}; upstream saw ${down.seen.length}`);
       assert.ok(down.status >= 500, `status ${down.status} while Verdict is down`);
       assert.equal(down.seen.length, 0);
     });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -162,7 +162,27 @@ export interface ClientRequest {
   readonly method?: string;
   /** Sent verbatim as the request target. */
   readonly path: string;
-  readonly headers?: Record<string, string>;
+  readonly headers?: Record<string, string | string[]>;
+}
+
+/** Sends a request with the method and target exactly as given (over a raw socket); the status. */
+export function sendRaw(port: number, method: string, target: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    socket.setTimeout(10_000, () => socket.destroy(new Error("timeout")));
+    socket.on("data", (d: Buffer) => {
+      data += d.toString("latin1");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      if (m) {
+        resolve(Number(m[1]));
+        socket.destroy();
+      }
+    });
+    socket.on("error", reject);
+    const lines = Object.entries({ host: "api.example.test", connection: "close", ...headers }).map(([k, v]) => `${k}: ${v}`);
+    socket.write(`${method} ${target} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`);
+  });
 }
 
 /** Sends a request with the target as given (no client-side normalization); status and body. */
