@@ -17,7 +17,7 @@ export function canonicalIp(text: string): string | undefined {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(s);
   if (mapped) s = mapped[1]!;
   // Zone ids (fe80::1%eth0) are local to the gateway's host and mean nothing to a policy.
-  return isIP(s) === 0 ? undefined : s;
+  return s.includes("%") || isIP(s) === 0 ? undefined : s;
 }
 
 /**
