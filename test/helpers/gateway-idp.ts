@@ -13,6 +13,11 @@ export type TokenOptions = { aud?: string; exp?: number; nbf?: number; foreign?:
 const idp = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
 
+/** The IdP's public key in PEM (for tests that misuse it, e.g. as an HMAC secret). */
+export function idpPublicKeyPem(): string {
+  return idp.publicKey.export({ type: "spki", format: "pem" }).toString();
+}
+
 /** A signed token for the envoy-gateway example (viewer of acme unless told otherwise). */
 export function token(claims: Claims = {}, opts: TokenOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

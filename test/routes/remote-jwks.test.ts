@@ -9,6 +9,19 @@ import { resolveHttp } from "../../src/routes/resolve-http.js";
 import { parseRouteTable } from "../../src/routes/route-table.js";
 
 const idp = generateKeyPairSync("ec", { namedCurve: "P-256" });
+/** A request with this authorization header, as a door hands it to routing. */
+const facts = (authorization: string): HttpFacts => ({
+  method: "GET",
+  target: "/docs/1",
+  host: "api.test",
+  headers: new Map([["authorization", [authorization]]]),
+  commaJoined: false,
+  source: { address: "10.0.0.1" },
+  peerPrincipal: "",
+  peerCertificatePresented: false,
+  verifiedJwtPayloads: {},
+  time: new Date(),
+});
 
 describe("a JWKS fetched from a URL", () => {
   let server: Server;
@@ -35,18 +48,6 @@ routes:
 `,
       () => undefined,
     );
-  const facts = (authorization: string): HttpFacts => ({
-    method: "GET",
-    target: "/docs/1",
-    host: "api.test",
-    headers: new Map([["authorization", [authorization]]]),
-    commaJoined: false,
-    source: { address: "10.0.0.1" },
-    peerPrincipal: "",
-    peerCertificatePresented: false,
-    verifiedJwtPayloads: {},
-    time: new Date(),
-  });
   const token = (kid: string) =>
     new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("alice").setIssuer("https://idp.test").setAudience("api").setExpirationTime("5m").sign(idp.privateKey);
 
@@ -95,18 +96,6 @@ describe("a JWKS whose server stalls", () => {
   });
   const tokenFor = (kid: string) =>
     new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("alice").setIssuer("https://idp.test").setAudience("api").setExpirationTime("5m").sign(idp.privateKey);
-  const facts = (authorization: string): HttpFacts => ({
-    method: "GET",
-    target: "/docs/1",
-    host: "api.test",
-    headers: new Map([["authorization", [authorization]]]),
-    commaJoined: false,
-    source: { address: "10.0.0.1" },
-    peerPrincipal: "",
-    peerCertificatePresented: false,
-    verifiedJwtPayloads: {},
-    time: new Date(),
-  });
   const parse = () =>
     parseRouteTable(
       `principal:
