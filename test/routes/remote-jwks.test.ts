@@ -10,6 +10,19 @@ import { parseRouteTable } from "../../src/routes/route-table.js";
 
 const idp = generateKeyPairSync("ec", { namedCurve: "P-256" });
 /** A request with this authorization header, as a door hands it to routing. */
+/** A route table whose one jwt source fetches its keys from `url`. */
+const tableFor = (url: string) =>
+  parseRouteTable(
+    `principal:
+  - jwt: { jwksUrl: "${url}", issuer: https://idp.test, audience: api, type: App::User }
+routes:
+  - { path: "/docs/{id}", action: read, resource: { type: App::Doc, id: "{id}" } }
+`,
+    () => undefined,
+  );
+/** A token for that source, signed with the key of id `kid`. */
+const token = (kid: string) =>
+  new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("alice").setIssuer("https://idp.test").setAudience("api").setExpirationTime("5m").sign(idp.privateKey);
 const facts = (authorization: string): HttpFacts => ({
   method: "GET",
   target: "/docs/1",
@@ -39,17 +52,7 @@ describe("a JWKS fetched from a URL", () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const table = () =>
-    parseRouteTable(
-      `principal:
-  - jwt: { jwksUrl: "${url}", issuer: https://idp.test, audience: api, type: App::User }
-routes:
-  - { path: "/docs/{id}", action: read, resource: { type: App::Doc, id: "{id}" } }
-`,
-      () => undefined,
-    );
-  const token = (kid: string) =>
-    new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("alice").setIssuer("https://idp.test").setAudience("api").setExpirationTime("5m").sign(idp.privateKey);
+  const table = () => tableFor(url);
 
   it("verifies tokens with the fetched keys, and unknown kids cause no fetch storm", async () => {
     const t = table();
@@ -94,47 +97,37 @@ describe("a JWKS whose server stalls", () => {
     for (const answer of held) answer();
     return new Promise<void>((r) => server.close(() => r()));
   });
-  const tokenFor = (kid: string) =>
-    new SignJWT({}).setProtectedHeader({ alg: "ES256", kid }).setSubject("alice").setIssuer("https://idp.test").setAudience("api").setExpirationTime("5m").sign(idp.privateKey);
-  const parse = () =>
-    parseRouteTable(
-      `principal:
-  - jwt: { jwksUrl: "${url}", issuer: https://idp.test, audience: api, type: App::User }
-routes:
-  - { path: "/docs/{id}", action: read, resource: { type: App::Doc, id: "{id}" } }
-`,
-      () => undefined,
-    );
+  const parse = () => tableFor(url);
 
   it("a request before the first fetch answers 401 invalid_token while the IdP is still silent, and later ones verify", async () => {
     stall = true;
     const t = parse();
-    const r = await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`));
+    const r = await resolveHttp(t, facts(`Bearer ${await token("k1")}`));
     assert.equal(held.length >= 1, true, "the IdP has not answered yet");
     assert.equal(r.kind, "refuse");
     assert.equal(r.kind === "refuse" && r.invalidToken, true);
     assert.match(r.kind === "refuse" ? r.reason : "", /not available yet/);
     stall = false;
     for (const answer of held.splice(0)) answer();
-    let ok = await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`));
+    let ok = await resolveHttp(t, facts(`Bearer ${await token("k1")}`));
     for (let i = 0; i < 50 && ok.kind !== "request"; i++) {
       await new Promise((res) => setTimeout(res, 20));
-      ok = await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`));
+      ok = await resolveHttp(t, facts(`Bearer ${await token("k1")}`));
     }
     assert.equal(ok.kind, "request");
   });
   it("keys already fetched keep verifying while a refetch for an unknown key id stalls", async () => {
     const t = parse();
-    let ok = await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`));
+    let ok = await resolveHttp(t, facts(`Bearer ${await token("k1")}`));
     for (let i = 0; i < 50 && ok.kind !== "request"; i++) {
       await new Promise((res) => setTimeout(res, 20));
-      ok = await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`));
+      ok = await resolveHttp(t, facts(`Bearer ${await token("k1")}`));
     }
     assert.equal(ok.kind, "request");
     stall = true;
-    const rotated = await resolveHttp(t, facts(`Bearer ${await tokenFor("k2")}`));
+    const rotated = await resolveHttp(t, facts(`Bearer ${await token("k2")}`));
     assert.equal(rotated.kind === "refuse" && rotated.status, 401);
-    assert.equal((await resolveHttp(t, facts(`Bearer ${await tokenFor("k1")}`))).kind, "request", "the cached key still serves");
+    assert.equal((await resolveHttp(t, facts(`Bearer ${await token("k1")}`))).kind, "request", "the cached key still serves");
     stall = false;
   });
 });
