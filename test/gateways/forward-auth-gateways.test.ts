@@ -40,7 +40,7 @@ for (const kind of ["nginx", "caddy"] as const) {
     let verdictPort = 0;
     before(async () => {
       dir = await gatewayBundle();
-      v = await startVerdict(dir, { "forwardAuth.enabled": true, "forwardAuth.token": GATEWAY_TOKEN });
+      v = await startVerdict(dir, { "forwardAuth.enabled": true, "forwardAuth.token": GATEWAY_TOKEN, "forwardAuth.forwardPrincipal": true });
       verdictPort = Number(new URL(v.httpUrl).port);
       upstream = await startUpstream();
       gw = await startGateway(kind, { verdictPort, upstreamPort: upstream.port, token: GATEWAY_TOKEN });
@@ -117,6 +117,13 @@ for (const kind of ["nginx", "caddy"] as const) {
         assert.notEqual(r.status, 200, JSON.stringify(headers));
         assert.equal(r.seen.length, 0, JSON.stringify(headers));
       }
+    });
+
+    it("the upstream gets Verdict's decision id and principal, never the client's own copies", async () => {
+      const r = await through("GET", DOC, { ...(await bearer()), "x-verdict-principal": "root", "x-verdict-decision-id": "forged" });
+      assert.equal(r.status, 200);
+      assert.equal(r.seen[0]?.headers["x-verdict-principal"], "alice");
+      assert.match(String(r.seen[0]?.headers["x-verdict-decision-id"]), /^[0-9a-f-]{36}$/);
     });
 
     it("decisions are counted under api=\"forward_auth\"", async () => {

@@ -72,7 +72,9 @@ http {
     location / {
       auth_request /_verdict;
       auth_request_set $verdict_decision $upstream_http_x_verdict_decision_id;
+      auth_request_set $verdict_principal $upstream_http_x_verdict_principal;
       proxy_set_header X-Verdict-Decision-Id $verdict_decision;
+      proxy_set_header X-Verdict-Principal $verdict_principal;
       proxy_pass http://127.0.0.1:${t.upstreamPort};
     }
     location = /_verdict {
@@ -108,7 +110,7 @@ http://:${port} {
   forward_auth 127.0.0.1:${t.verdictPort} {
     uri /forward-auth
     header_up X-Verdict-Gateway-Token "${t.token}"
-    copy_headers X-Verdict-Decision-Id
+    copy_headers X-Verdict-Decision-Id X-Verdict-Principal
   }
   reverse_proxy 127.0.0.1:${t.upstreamPort}
 }
