@@ -59,7 +59,7 @@ for (const kind of ["nginx", "caddy"] as const) {
       return { ...res, seen };
     };
 
-    it("every route of the envoy-gateway example: allowed requests reach the upstream with the decision id, denied ones never do", async (t) => {
+    it("every route of the envoy-gateway example, with and without a JWT: allowed requests reach the upstream with the decision id, denied ones never do", async (t) => {
       for (const [method, path, claims, want] of ROUTES) {
         const r = await through(method, path, await bearer(claims));
         t.diagnostic(`${kind} ${method} ${path} ${JSON.stringify(claims.roles ?? ["viewer"])} -> ${r.status}; upstream saw ${r.seen.map((x) => `${x.method} ${x.url} decision-id=${x.headers["x-verdict-decision-id"] ? "yes" : "no"}`).join(", ") || "nothing"}`);
@@ -70,6 +70,11 @@ for (const kind of ["nginx", "caddy"] as const) {
           assert.equal(r.seen[0]!.url, path);
           assert.match(String(r.seen[0]!.headers["x-verdict-decision-id"]), /^[0-9a-f-]{36}$/);
         } else assert.equal(r.seen.length, 0, `${method} ${path} must not reach the upstream`);
+        // The same request without a JWT: 401 (routes.yaml's last source, mTLS, has no peer here).
+        const anonymous = await through(method, path);
+        const wantAnonymous = path.startsWith("/v2/") ? 403 : 401; // no route: denied before any principal is looked for
+        assert.equal(anonymous.status, wantAnonymous, `${method} ${path} without a token`);
+        assert.equal(anonymous.seen.length, 0, `${method} ${path} without a token must not reach the upstream`);
       }
     });
 
