@@ -18,6 +18,16 @@ export interface DecisionContext {
   readonly requestId: string;
 }
 
+/** A request as a front door received it: a fingerprint of its encoding, and how to decode it. */
+export interface EncodedQuestion {
+  /** Equal fingerprints stand for equal questions; undefined: the door vouches for none. */
+  readonly fingerprint: string | undefined;
+  /** The correlation id the door read beside the fingerprint (used when the cache answers). */
+  readonly requestId: string;
+  /** Decodes and maps; `exact`: the fingerprint stands for exactly this request. */
+  decode(): { readonly request: AuthzRequest; readonly requestId: string; readonly exact: boolean };
+}
+
 /** A batch item's outcome: a decision, or the error that refused that item alone. */
 export type BatchItem = { readonly ok: true; readonly result: DecisionResult } | { readonly ok: false; readonly error: VerdictError };
 
@@ -66,27 +76,30 @@ export class DecisionService {
   }
 
   /**
-   * Decides a request a front door knows by a fingerprint of its encoding (equal encodings
-   * being equal requests). A repeat is answered from the in-process cache without `decode`;
-   * otherwise, or when an observer reads the request, `decode` builds it (and may throw the
-   * error that refuses it).
+   * Decides a request a front door knows by a fingerprint of its encoding. A repeat is
+   * answered from the in-process cache without decoding; otherwise, or when an observer reads
+   * the request, `decode` builds it (and may throw the error that refuses it). A decision is
+   * remembered under the fingerprint only when `decode` says the fingerprint stands for
+   * exactly that request (`exact`): equal fingerprints must mean equal questions.
    */
-  async decideEncoded(fingerprint: string, decode: () => AuthzRequest, ctx: DecisionContext): Promise<DecisionResult> {
+  async decideEncoded(encoded: EncodedQuestion, api: Api): Promise<DecisionResult> {
     const start = process.hrtime.bigint();
     try {
       const snapshot = this.#snapshot();
-      const known = this.#cache.recall?.(snapshot.cacheScope, fingerprint);
+      const { fingerprint } = encoded;
+      const known = fingerprint === undefined ? undefined : this.#cache.recall?.(snapshot.cacheScope, fingerprint);
       if (known === undefined) {
-        const { result, evaluation } = await this.#decide(snapshot, decode(), ctx, start);
-        this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
+        const { request, requestId, exact } = encoded.decode();
+        const { result, evaluation } = await this.#decide(snapshot, request, { api, requestId }, start);
+        if (fingerprint !== undefined && exact) this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
         return result;
       }
-      const result = this.#result(known, snapshot, "hit_local", ctx);
+      const result = this.#result(known, snapshot, "hit_local", { api, requestId: encoded.requestId });
       let request: AuthzRequest | undefined;
       this.#observer.decided({
-        api: ctx.api,
+        api,
         get request() {
-          return (request ??= decode());
+          return (request ??= encoded.decode().request);
         },
         result,
         durationSeconds: seconds(start),
@@ -94,7 +107,7 @@ export class DecisionService {
       });
       return result;
     } catch (err) {
-      throw this.#refused(ctx.api, err);
+      throw this.#refused(api, err);
     }
   }
 

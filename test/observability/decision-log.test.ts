@@ -116,3 +116,28 @@ it("with includeRequest, a line holds the request as verdict.v1.CheckRequest JSO
   const { email: _clear, ...expectedContext } = extra.context;
   assert.deepEqual({ ...back.request, context }, { ...request, context: expectedContext });
 });
+
+it("a decision whose request cannot be read is still logged and counted: logged + dropped + sampled out = decisions", async () => {
+  const file = join(dir, "unreadable.jsonl");
+  const counts = { written: 0, dropped: 0, sampled: 0 };
+  const log = new DecisionLog(
+    { destination: file, allowSampleRate: 1, includeInput: true, includeRequest: true, mask: "", drop: "", bufferBytes: 1 << 20 },
+    { logWritten: () => counts.written++, logDropped: () => counts.dropped++, logSampledOut: () => counts.sampled++ },
+  );
+  const event = {
+    api: "check" as const,
+    get request(): never {
+      throw new Error("malformed verdict.v1.CheckRequest");
+    },
+    durationSeconds: 0,
+    evaluationSeconds: undefined,
+    result: { decision: "allow" as const, determiningPolicies: ["p"], errors: [], decisionId: "d-unreadable", bundleRevision: "r", cache: "hit_local" as const, requestId: "" },
+  };
+  log.decided(event);
+  await log.close();
+  assert.deepEqual(counts, { written: 1, dropped: 0, sampled: 0 });
+  const line = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  assert.equal(line["decision_id"], "d-unreadable");
+  assert.equal(line["decision"], "allow");
+  assert.match(String(line["log_error"]), /request details unavailable: malformed/);
+});

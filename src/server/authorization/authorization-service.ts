@@ -14,9 +14,16 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
     check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
-      const { fingerprint, requestId } = fingerprintCheck(bytes);
-      const result = await decisions.decideEncoded(fingerprint, () => fromCheckRequest(decode()), { api: "check", requestId });
-      return toCheckResponse(result);
+      const { fingerprint, requestId, canonical } = fingerprintCheck(bytes);
+      const question = {
+        fingerprint,
+        requestId,
+        decode: () => {
+          const message = decode();
+          return { request: fromCheckRequest(message), requestId: message.requestId, exact: canonical(message) };
+        },
+      };
+      return toCheckResponse(await decisions.decideEncoded(question, "check"));
     }),
     batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
       const max = decisions.limits.maxBatchSize;
