@@ -14,9 +14,14 @@ export interface DecisionLogMetrics {
 }
 
 /** Input fields as readers of the log want them: plain values. */
-const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, masked: (digest) => `sha256:${digest}` };
+const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, set: (values) => values, masked: (digest) => `hmac-sha256:${digest}` };
 /** The whole request in the form `verdict replay` reads back (a masked value becomes its digest string). */
-const TYPED: ValueForm = { value: valueToJson, record: (fields) => ({ record: { fields } }), masked: (digest) => ({ string: `sha256:${digest}` }) };
+const TYPED: ValueForm = {
+  value: valueToJson,
+  record: (fields) => ({ record: { fields } }),
+  set: (values) => ({ set: { values } }),
+  masked: (digest) => ({ string: `hmac-sha256:${digest}` }),
+};
 
 /**
  * One JSON line per decision. Lines go through pino to an asynchronous sink with a bounded
