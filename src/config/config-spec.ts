@@ -49,6 +49,11 @@ export const CONFIG_SPEC = {
     maxSetSize: int(L.maxSetSize, 1, 1_000_000, "elements in a set (and parents of an entity)"),
     maxRecordFields: int(L.maxRecordFields, 1, 1_000_000, "fields in a record, attribute map or context"),
     maxBatchSize: int(L.maxBatchSize, 1, 10_000, "checks in one BatchCheck"),
+    maxParentEdges: int(L.maxParentEdges, 0, 1_000_000, "parent edges over all of a request's entities (principal, resource, entities)"),
+    maxHierarchyDepth: int(L.maxHierarchyDepth, 1, 10_000, "levels of the parent hierarchy a request's entities form (a chain of n groups is n deep)"),
+    maxAncestorPairs: int(L.maxAncestorPairs, 1, 10_000_000, "entity-ancestor pairs a request's hierarchy implies (the transitive closure Cedar computes for it)"),
+    maxBatchEntities: int(L.maxBatchEntities, 0, 10_000_000, "entities in the entities lists of all checks of one batch together"),
+    maxPathLength: int(L.maxPathLength, 16, 16 * MiB, "characters in an HTTP request path (Envoy ext_authz); longer is refused with 414"),
   },
   bundles: {
     verificationKey: optStr("PEM public key (Ed25519 or P-256); when set, only bundles signed with its private key are accepted, from every source"),

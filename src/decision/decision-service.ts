@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setImmediate } from "node:timers/promises";
 import type { ActiveBundle } from "../bundle/active-bundle.js";
 import type { BundleSnapshot } from "../bundle/bundle-snapshot.js";
 import { toVerdictError, unavailable, VerdictError } from "../errors.js";
@@ -9,7 +10,7 @@ import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
 import { guardRequest } from "./request-guard.js";
-import type { RequestLimits } from "./request-limits.js";
+import { batchTooLarge, type RequestLimits } from "./request-limits.js";
 
 /** Per-call facts that are not part of the question itself. */
 export interface DecisionContext {
@@ -150,21 +151,25 @@ export class DecisionService {
     return error;
   }
 
-  /** Decides several requests independently, results in order; one bad item fails alone. */
+  /**
+   * Decides several requests independently, results in order; one bad item fails alone. A
+   * batch over `maxBatchEntities` is refused whole. Each item starts in its own turn of the
+   * event loop, so other callers' requests are served between a batch's items.
+   */
   async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api): Promise<BatchItem[]> {
     this.#observer.batch?.(items.length);
-    return Promise.all(
-      items.map(async ({ request, requestId }): Promise<BatchItem> => {
-        if (request instanceof VerdictError) {
-          this.#observer.refused(api, request);
-          return { ok: false, error: request };
-        }
-        try {
-          return { ok: true, result: await this.decide(request, { api, requestId }) };
-        } catch (err) {
-          return { ok: false, error: toVerdictError(err) };
-        }
-      }),
-    );
+    const tooLarge = batchTooLarge(items.map(({ request }) => (request instanceof VerdictError ? 0 : request.entities.length)), this.#limits);
+    if (tooLarge !== undefined) throw this.#refused(api, tooLarge);
+    const pending: Promise<BatchItem>[] = [];
+    for (const { request, requestId } of items) {
+      await setImmediate();
+      if (request instanceof VerdictError) {
+        this.#observer.refused(api, request);
+        pending.push(Promise.resolve({ ok: false, error: request }));
+        continue;
+      }
+      pending.push(this.decide(request, { api, requestId }).then((result): BatchItem => ({ ok: true, result }), (err: unknown): BatchItem => ({ ok: false, error: toVerdictError(err) })));
+    }
+    return Promise.all(pending);
   }
 }

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { DecisionService } from "../../decision/decision-service.js";
 import type { PlanService } from "../../decision/plan-service.js";
+import { batchTooLarge } from "../../decision/request-limits.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
 import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
@@ -28,6 +29,9 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
     batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
       const max = decisions.limits.maxBatchSize;
       if (req.checks.length > max) throw limitExceeded(`checks: ${req.checks.length} checks is over the batch limit of ${max}`);
+      // Before mapping: a batch over the entity budget costs nothing more.
+      const tooLarge = batchTooLarge(req.checks.map((c) => c.entities.length), decisions.limits);
+      if (tooLarge !== undefined) throw tooLarge;
       const items = req.checks.map((c, i) => {
         try {
           return { request: fromCheckRequest(c, `checks[${i}].`), requestId: c.requestId };

@@ -2,6 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
 import type { DecisionService } from "../../decision/decision-service.js";
+import { pathTooLong } from "../../decision/request-limits.js";
 import { toVerdictError } from "../../errors.js";
 import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
@@ -40,6 +41,8 @@ export function envoyService(decisions: DecisionService, active: ActiveBundle, s
   const refuse = (status: StatusCode, reason: string) => denied(status, { error: reason }, { decision: "deny", reason });
 
   const check = async (req: CheckRequest): Promise<CheckResponse> => {
+    const longPath = pathTooLong(req.attributes?.request?.http?.path ?? "", decisions.limits);
+    if (longPath !== undefined) return refuse(StatusCode.URITooLong, longPath.message);
     let facts;
     try {
       facts = factsOf(req);
