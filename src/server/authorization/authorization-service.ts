@@ -7,6 +7,7 @@ import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
 import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
 import { fingerprintCheck } from "./check-fingerprint.js";
+import { batchTooLargeEncoded, checkTooLarge } from "./entity-count-scan.js";
 import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
 import { fromPlanRequest, toPlanResponse } from "./plan-mapping.js";
 
@@ -15,6 +16,12 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
     check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
+      // Far too many entities or parents is refused before decoding builds them.
+      const tooLarge = checkTooLarge(bytes, decisions.limits);
+      if (tooLarge !== undefined) {
+        decisions.refuse("check", tooLarge);
+        throw tooLarge;
+      }
       const { fingerprint, requestId, canonical } = fingerprintCheck(bytes);
       const question = {
         fingerprint,
@@ -26,7 +33,13 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
       };
       return toCheckResponse(await decisions.decideEncoded(question, "check"));
     }),
-    batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
+    batchCheck: unaryEncoded(AuthorizationService.method.batchCheck, async ({ bytes, decode }) => {
+      const tooLargeEncoded = batchTooLargeEncoded(bytes, decisions.limits);
+      if (tooLargeEncoded !== undefined) {
+        decisions.refuse("batch", tooLargeEncoded);
+        throw tooLargeEncoded;
+      }
+      const req = decode();
       const max = decisions.limits.maxBatchSize;
       if (req.checks.length > max) throw limitExceeded(`checks: ${req.checks.length} checks is over the batch limit of ${max}`);
       // Before mapping: a batch over the entity budget costs nothing more.
