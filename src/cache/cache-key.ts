@@ -7,11 +7,13 @@ import type { Entity, EntityUid, Value } from "../model/entity.js";
  * their map or set order, and distinct requests never collide, because every piece is a
  * JSON-escaped, tagged array element (no concatenation of raw ids). Sets are sorted and
  * de-duplicated, as Cedar treats them; entities are sorted by uid (their order carries no
- * meaning). `request_id` is not part of the request model, so it is never part of the key.
+ * meaning). Entities are not de-duplicated: an entity repeated in a request is a question the
+ * engine refuses, so it must never share a key with the request that lists it once.
+ * `request_id` is not part of the request model, so it is never part of the key.
  * The text is JSON, built in one pass: each piece is encoded once and sorted as text.
  */
 export function canonicalRequest(req: AuthzRequest): string {
-  return `[${uid(req.action)},${entity(req.principal)},${entity(req.resource)},${record(req.context)},${sortedUnique(req.entities.map(entity))}]`;
+  return `[${uid(req.action)},${entity(req.principal)},${entity(req.resource)},${record(req.context)},${sorted(req.entities.map(entity))}]`;
 }
 
 /**
@@ -65,7 +67,12 @@ function value(v: Value): string {
   }
 }
 
-/** Sorts encoded elements as text and drops duplicates. */
+/** Sorts encoded elements as text and drops duplicates (Cedar sets and parent lists). */
 function sortedUnique(items: string[]): string {
   return `[${[...new Set(items)].sort().join(",")}]`;
+}
+
+/** Sorts encoded elements as text, keeping duplicates (the request's entity list). */
+function sorted(items: string[]): string {
+  return `[${items.sort().join(",")}]`;
 }

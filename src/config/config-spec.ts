@@ -49,6 +49,11 @@ export const CONFIG_SPEC = {
     maxSetSize: int(L.maxSetSize, 1, 1_000_000, "elements in a set (and parents of an entity)"),
     maxRecordFields: int(L.maxRecordFields, 1, 1_000_000, "fields in a record, attribute map or context"),
     maxBatchSize: int(L.maxBatchSize, 1, 10_000, "checks in one BatchCheck"),
+    maxParentEdges: int(L.maxParentEdges, 0, 1_000_000, "parent edges over all of a request's entities (principal, resource, entities)"),
+    maxHierarchyDepth: int(L.maxHierarchyDepth, 1, 10_000, "levels of the parent hierarchy a request's entities form (a chain of n groups is n deep)"),
+    maxAncestorPairs: int(L.maxAncestorPairs, 1, 10_000_000, "entity-ancestor pairs a request's hierarchy implies (the transitive closure Cedar computes for it)"),
+    maxBatchEntities: int(L.maxBatchEntities, 0, 10_000_000, "entities in the entities lists of all checks of one batch together"),
+    maxPathLength: int(L.maxPathLength, 16, 16 * MiB, "characters in an HTTP request path (Envoy ext_authz); longer is refused with 414"),
   },
   bundles: {
     verificationKey: optStr("PEM public key (Ed25519 or P-256); when set, only bundles signed with its private key are accepted, from every source"),
@@ -113,8 +118,10 @@ export const CONFIG_SPEC = {
     allowSampleRate: num(1, 0, 1, "fraction of ALLOW decisions logged (DENYs are always logged)"),
     includeInput: bool(true, "log the request's context and principal/resource attributes (after masking)"),
     includeRequest: bool(false, "also log the whole request (`request`, the JSON form of verdict.v1.CheckRequest, after masking), so `verdict replay --decisions` can re-decide it"),
-    mask: str("", "comma-separated paths logged as a SHA-256 digest instead of in clear, e.g. context.email,principal.attrs.ssn"),
-    drop: str("", "comma-separated paths never logged; keys that look like credentials (authorization, token, jwt, password, secret, cookie) are always dropped"),
+    mask: str("", "comma-separated paths logged as a keyed digest (HMAC-SHA256 under maskSecret) instead of in clear, e.g. context.email,principal.attrs.ssn"),
+    maskSecret: optStr("key of the HMAC that masks `mask` paths (VERDICT_DECISION_LOG_MASK_SECRET), at least 16 characters, the same on every replica; required when mask is set unless maskRandomKey is on"),
+    maskRandomKey: bool(false, "with mask set and no maskSecret, make a random masking key at each start: digests then correlate only within one process, never across replicas or restarts"),
+    drop: str("", "comma-separated paths never logged; keys that look like credentials (authorization, cookie, token, jwt, bearer, password, secret, api key, credential, session id…) are always dropped, at any depth"),
     bufferBytes: int(4 * 1024 * 1024, 4096, 1024 * 1024 * 1024, "bytes buffered for a slow sink before lines are dropped (and counted)"),
   },
   whatIf: {
@@ -147,6 +154,10 @@ export function crossCheck(c: Config): string[] {
   if (c.cache.enabled && c.redis.url !== undefined && (c.cache.macSecret === undefined || c.cache.macSecret.length < 16)) {
     problems.push("cache.macSecret (VERDICT_CACHE_MAC_SECRET) of at least 16 characters is required when redis.url is set: it seals cached decisions against forgery");
   }
+  if (c.decisionLog.mask.trim() !== "" && c.decisionLog.maskSecret === undefined && !c.decisionLog.maskRandomKey) {
+    problems.push("decisionLog.maskSecret (VERDICT_DECISION_LOG_MASK_SECRET) is required when decisionLog.mask is set: masked values are keyed digests (or set decisionLog.maskRandomKey=true for a per-process random key)");
+  }
+  if (c.decisionLog.maskSecret !== undefined && c.decisionLog.maskSecret.length < 16) problems.push("decisionLog.maskSecret must be at least 16 characters");
   if (c.authzen.token !== undefined && c.authzen.tokenFile !== undefined) problems.push("authzen.token and authzen.tokenFile: give one, not both");
   if (c.authzen.publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(c.authzen.publicUrl)) {
     problems.push(`authzen.publicUrl must be an absolute http(s) URL with no query, fragment or trailing slash (got ${JSON.stringify(c.authzen.publicUrl)})`);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setImmediate } from "node:timers/promises";
 import type { ActiveBundle } from "../bundle/active-bundle.js";
 import type { BundleSnapshot } from "../bundle/bundle-snapshot.js";
 import { toVerdictError, unavailable, VerdictError } from "../errors.js";
@@ -9,13 +10,23 @@ import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
 import { guardRequest } from "./request-guard.js";
-import type { RequestLimits } from "./request-limits.js";
+import { batchTooLarge, type RequestLimits } from "./request-limits.js";
 
 /** Per-call facts that are not part of the question itself. */
 export interface DecisionContext {
   readonly api: Api;
   /** Caller's correlation id; echoed and logged, never part of the cache key. */
   readonly requestId: string;
+}
+
+/** A request as a front door received it: a fingerprint of its encoding, and how to decode it. */
+export interface EncodedQuestion {
+  /** Equal fingerprints stand for equal questions; undefined: the door vouches for none. */
+  readonly fingerprint: string | undefined;
+  /** The correlation id the door read beside the fingerprint (used when the cache answers). */
+  readonly requestId: string;
+  /** Decodes and maps; `exact`: the fingerprint stands for exactly this request. */
+  decode(): { readonly request: AuthzRequest; readonly requestId: string; readonly exact: boolean };
 }
 
 /** A batch item's outcome: a decision, or the error that refused that item alone. */
@@ -66,27 +77,30 @@ export class DecisionService {
   }
 
   /**
-   * Decides a request a front door knows by a fingerprint of its encoding (equal encodings
-   * being equal requests). A repeat is answered from the in-process cache without `decode`;
-   * otherwise, or when an observer reads the request, `decode` builds it (and may throw the
-   * error that refuses it).
+   * Decides a request a front door knows by a fingerprint of its encoding. A repeat is
+   * answered from the in-process cache without decoding; otherwise, or when an observer reads
+   * the request, `decode` builds it (and may throw the error that refuses it). A decision is
+   * remembered under the fingerprint only when `decode` says the fingerprint stands for
+   * exactly that request (`exact`): equal fingerprints must mean equal questions.
    */
-  async decideEncoded(fingerprint: string, decode: () => AuthzRequest, ctx: DecisionContext): Promise<DecisionResult> {
+  async decideEncoded(encoded: EncodedQuestion, api: Api): Promise<DecisionResult> {
     const start = process.hrtime.bigint();
     try {
       const snapshot = this.#snapshot();
-      const known = this.#cache.recall?.(snapshot.cacheScope, fingerprint);
+      const { fingerprint } = encoded;
+      const known = fingerprint === undefined ? undefined : this.#cache.recall?.(snapshot.cacheScope, fingerprint);
       if (known === undefined) {
-        const { result, evaluation } = await this.#decide(snapshot, decode(), ctx, start);
-        this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
+        const { request, requestId, exact } = encoded.decode();
+        const { result, evaluation } = await this.#decide(snapshot, request, { api, requestId }, start);
+        if (fingerprint !== undefined && exact) this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
         return result;
       }
-      const result = this.#result(known, snapshot, "hit_local", ctx);
+      const result = this.#result(known, snapshot, "hit_local", { api, requestId: encoded.requestId });
       let request: AuthzRequest | undefined;
       this.#observer.decided({
-        api: ctx.api,
+        api,
         get request() {
-          return (request ??= decode());
+          return (request ??= encoded.decode().request);
         },
         result,
         durationSeconds: seconds(start),
@@ -94,7 +108,7 @@ export class DecisionService {
       });
       return result;
     } catch (err) {
-      throw this.#refused(ctx.api, err);
+      throw this.#refused(api, err);
     }
   }
 
@@ -137,21 +151,25 @@ export class DecisionService {
     return error;
   }
 
-  /** Decides several requests independently, results in order; one bad item fails alone. */
+  /**
+   * Decides several requests independently, results in order; one bad item fails alone. A
+   * batch over `maxBatchEntities` is refused whole. Each item starts in its own turn of the
+   * event loop, so other callers' requests are served between a batch's items.
+   */
   async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api): Promise<BatchItem[]> {
     this.#observer.batch?.(items.length);
-    return Promise.all(
-      items.map(async ({ request, requestId }): Promise<BatchItem> => {
-        if (request instanceof VerdictError) {
-          this.#observer.refused(api, request);
-          return { ok: false, error: request };
-        }
-        try {
-          return { ok: true, result: await this.decide(request, { api, requestId }) };
-        } catch (err) {
-          return { ok: false, error: toVerdictError(err) };
-        }
-      }),
-    );
+    const tooLarge = batchTooLarge(items.map(({ request }) => (request instanceof VerdictError ? 0 : request.entities.length)), this.#limits);
+    if (tooLarge !== undefined) throw this.#refused(api, tooLarge);
+    const pending: Promise<BatchItem>[] = [];
+    for (const { request, requestId } of items) {
+      await setImmediate();
+      if (request instanceof VerdictError) {
+        this.#observer.refused(api, request);
+        pending.push(Promise.resolve({ ok: false, error: request }));
+        continue;
+      }
+      pending.push(this.decide(request, { api, requestId }).then((result): BatchItem => ({ ok: true, result }), (err: unknown): BatchItem => ({ ok: false, error: toVerdictError(err) })));
+    }
+    return Promise.all(pending);
   }
 }

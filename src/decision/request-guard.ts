@@ -2,6 +2,7 @@ import { invalidArgument, limitExceeded } from "../errors.js";
 import type { AuthzRequest } from "../model/authz-request.js";
 import type { Entity, EntityUid, Value } from "../model/entity.js";
 import type { PlanRequest } from "../model/plan-request.js";
+import { guardHierarchy } from "./hierarchy-guard.js";
 import type { RequestLimits } from "./request-limits.js";
 
 /** Keys Cedar's JSON form reads as escapes; a record carrying one could forge a reference. */
@@ -21,11 +22,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function guardRequest(req: AuthzRequest, limits: RequestLimits): void {
   guardQuestion(req, limits, () => guardEntity(req.resource, "resource", limits));
+  guardHierarchy([req.principal, req.resource, ...req.entities], limits);
 }
 
 /** The same checks for a Plan request, whose resource is a type rather than an entity. */
 export function guardPlanRequest(req: PlanRequest, limits: RequestLimits): void {
   guardQuestion(req, limits, () => guardTypeName(req.resourceType, "resource_type", limits));
+  guardHierarchy([req.principal, ...req.entities], limits);
 }
 
 function guardQuestion(req: Omit<AuthzRequest, "resource">, limits: RequestLimits, guardResource: () => void): void {

@@ -14,9 +14,14 @@ export interface DecisionLogMetrics {
 }
 
 /** Input fields as readers of the log want them: plain values. */
-const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, masked: (digest) => `sha256:${digest}` };
+const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, set: (values) => values, masked: (digest) => `hmac-sha256:${digest}` };
 /** The whole request in the form `verdict replay` reads back (a masked value becomes its digest string). */
-const TYPED: ValueForm = { value: valueToJson, record: (fields) => ({ record: { fields } }), masked: (digest) => ({ string: `sha256:${digest}` }) };
+const TYPED: ValueForm = {
+  value: valueToJson,
+  record: (fields) => ({ record: { fields } }),
+  set: (values) => ({ set: { values } }),
+  masked: (digest) => ({ string: `hmac-sha256:${digest}` }),
+};
 
 /**
  * One JSON line per decision. Lines go through pino to an asynchronous sink with a bounded
@@ -50,19 +55,30 @@ export class DecisionLog implements DecisionObserver {
     this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({ log: "decision" }) } }, sink);
   }
 
+  /**
+   * Writes the decision's line. Every call ends as exactly one of written, dropped or sampled
+   * out: when the request's details cannot be read or rendered, the line is still written
+   * with what the decision itself says, and `log_error` says what is missing.
+   */
   decided(event: DecisionEvent): void {
     if (this.#logger === undefined) return;
-    const { result, request } = event;
+    const { result } = event;
     if (result.decision === "allow" && this.#settings.allowSampleRate < 1 && Math.random() >= this.#settings.allowSampleRate) {
       this.#metrics.logSampledOut();
       return;
     }
+    let details: Record<string, unknown>;
+    try {
+      details = this.#details(event);
+    } catch (err) {
+      details = { log_error: `request details unavailable: ${err instanceof Error ? err.message : String(err)}` };
+    }
     const line: Record<string, unknown> = {
       decision_id: result.decisionId,
       api: event.api,
-      principal: formatUid(request.principal.uid),
-      action: formatUid(request.action),
-      resource: formatUid(request.resource.uid),
+      principal: details["principal"],
+      action: details["action"],
+      resource: details["resource"],
       decision: result.decision,
       determining_policies: result.determiningPolicies,
       errors: result.errors,
@@ -70,17 +86,34 @@ export class DecisionLog implements DecisionObserver {
       cache: result.cache,
       latency_ms: Math.round(event.durationSeconds * 1e6) / 1e3,
       request_id: result.requestId,
+      ...details,
+    };
+    this.#dropped = false;
+    try {
+      this.#logger.info(line);
+    } catch {
+      this.#metrics.logDropped();
+      return;
+    }
+    if (!this.#dropped) this.#metrics.logWritten();
+  }
+
+  /** The request's part of a line: uids, then (as configured, after masking) its data. */
+  #details(event: DecisionEvent): Record<string, unknown> {
+    const request = event.request;
+    const out: Record<string, unknown> = {
+      principal: formatUid(request.principal.uid),
+      action: formatUid(request.action),
+      resource: formatUid(request.resource.uid),
     };
     const masking = this.#masking;
     if (this.#settings.includeInput) {
-      line["context"] = masking.record(request.context, "context", PLAIN);
-      line["principal_attrs"] = masking.record(request.principal.attrs, "principal.attrs", PLAIN);
-      line["resource_attrs"] = masking.record(request.resource.attrs, "resource.attrs", PLAIN);
+      out["context"] = masking.record(request.context, "context", PLAIN);
+      out["principal_attrs"] = masking.record(request.principal.attrs, "principal.attrs", PLAIN);
+      out["resource_attrs"] = masking.record(request.resource.attrs, "resource.attrs", PLAIN);
     }
-    if (this.#settings.includeRequest) line["request"] = requestToJson(request, result.requestId, (fields, path) => masking.record(fields, path, TYPED));
-    this.#dropped = false;
-    this.#logger.info(line);
-    if (!this.#dropped) this.#metrics.logWritten();
+    if (this.#settings.includeRequest) out["request"] = requestToJson(request, event.result.requestId, (fields, path) => masking.record(fields, path, TYPED));
+    return out;
   }
 
   refused(): void {

@@ -51,6 +51,7 @@ describe("what-if: the impact of a bundle before it goes live", () => {
       "decisionLog.destination": logFile,
       "decisionLog.includeRequest": true,
       "decisionLog.mask": "principal.attrs.department",
+      "decisionLog.maskSecret": "what-if-mask-secret",
     });
     a = admin(v);
     const r = rng(90210);

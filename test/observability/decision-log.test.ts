@@ -12,6 +12,7 @@ import { startVerdict } from "../helpers/start-verdict.js";
 
 const example = (name: string): CheckRequest =>
   fromJson(CheckRequestSchema, (JSON.parse(readFileSync(`${EXAMPLE_BUNDLE}/tests/${name}.json`, "utf8")) as { request: JsonValue }).request);
+const SECRET = "log-mask-secret-for-tests";
 const dir = mkdtempSync(join(tmpdir(), "verdict-log-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -21,6 +22,7 @@ describe("decision log", () => {
     const verdict = await startVerdict(EXAMPLE_BUNDLE, {
       "decisionLog.destination": file,
       "decisionLog.mask": "principal.attrs.department,resource.attrs.department",
+      "decisionLog.maskSecret": SECRET,
       "decisionLog.drop": "context.mfa",
       "decisionLog.includeRequest": true,
     });
@@ -41,7 +43,7 @@ describe("decision log", () => {
     }
     assert.equal(line["principal"], 'App::User::"alice"');
     assert.equal(line["request_id"], "editor_can_edit_document");
-    assert.match(String((line["principal_attrs"] as Record<string, unknown>)["department"]), /^sha256:[0-9a-f]{32}$/);
+    assert.match(String((line["principal_attrs"] as Record<string, unknown>)["department"]), /^hmac-sha256:[0-9a-f]{32}$/);
     assert.doesNotMatch(text, /"department":"eng"/, "masked value never in clear");
     assert.doesNotMatch(text, /"mfa"/, "dropped paths never logged");
     const logged = requestFromJson((line as { request: unknown }).request);
@@ -53,7 +55,7 @@ describe("decision log", () => {
     let written = 0;
     let dropped = 0;
     const log = new DecisionLog(
-      { destination: join(dir, "burst.jsonl"), allowSampleRate: 1, includeInput: true, includeRequest: false, mask: "", drop: "", bufferBytes: 4096 },
+      { destination: join(dir, "burst.jsonl"), allowSampleRate: 1, includeInput: true, includeRequest: false, mask: "", maskSecret: undefined, maskRandomKey: false, drop: "", bufferBytes: 4096 },
       { logWritten: () => written++, logDropped: () => dropped++, logSampledOut: () => assert.fail("no sampling") },
     );
     const request = { principal: { uid: { type: "U", id: "u" }, attrs: { pad: { kind: "string" as const, value: "x".repeat(500) } }, parents: [], tags: {} }, action: { type: "A", id: "a" }, resource: { uid: { type: "R", id: "r" }, attrs: {}, parents: [], tags: {} }, context: {}, entities: [] };
@@ -72,7 +74,7 @@ describe("decision log", () => {
 it("never logs credential-like keys", async () => {
   const file = join(dir, "creds.jsonl");
   const log = new DecisionLog(
-    { destination: file, allowSampleRate: 1, includeInput: true, includeRequest: true, mask: "", drop: "", bufferBytes: 1 << 20 },
+    { destination: file, allowSampleRate: 1, includeInput: true, includeRequest: true, mask: "", maskSecret: undefined, maskRandomKey: false, drop: "", bufferBytes: 1 << 20 },
     { logWritten: () => {}, logDropped: () => {}, logSampledOut: () => {} },
   );
   const s = (value: string) => ({ kind: "string" as const, value });
@@ -95,7 +97,7 @@ it("never logs credential-like keys", async () => {
 it("with includeRequest, a line holds the request as verdict.v1.CheckRequest JSON: masked paths as digests, the rest exactly", async () => {
   const file = join(dir, "requests.jsonl");
   const log = new DecisionLog(
-    { destination: file, allowSampleRate: 1, includeInput: false, includeRequest: true, mask: "context.email", drop: "resource.attrs.secretish,entities.attrs.note", bufferBytes: 1 << 20 },
+    { destination: file, allowSampleRate: 1, includeInput: false, includeRequest: true, mask: "context.email", maskSecret: SECRET, maskRandomKey: false, drop: "resource.attrs.secretish,entities.attrs.note", bufferBytes: 1 << 20 },
     { logWritten: () => {}, logDropped: () => {}, logSampledOut: () => {} },
   );
   const { request } = requestFromJson(JSON.parse(readFileSync(`${EXAMPLE_BUNDLE}/tests/editor_can_edit_document.json`, "utf8")).request);
@@ -111,8 +113,33 @@ it("with includeRequest, a line holds the request as verdict.v1.CheckRequest JSO
   assert.equal(line.context, undefined, "includeInput off leaves the plain input out");
   const back = requestFromJson(line.request);
   assert.equal(back.requestId, "rid-1");
-  assert.match((back.request.context["email"] as { value: string }).value, /^sha256:[0-9a-f]{32}$/);
+  assert.match((back.request.context["email"] as { value: string }).value, /^hmac-sha256:[0-9a-f]{32}$/);
   const { email: _masked, ...context } = back.request.context;
   const { email: _clear, ...expectedContext } = extra.context;
   assert.deepEqual({ ...back.request, context }, { ...request, context: expectedContext });
+});
+
+it("a decision whose request cannot be read is still logged and counted: logged + dropped + sampled out = decisions", async () => {
+  const file = join(dir, "unreadable.jsonl");
+  const counts = { written: 0, dropped: 0, sampled: 0 };
+  const log = new DecisionLog(
+    { destination: file, allowSampleRate: 1, includeInput: true, includeRequest: true, mask: "", maskSecret: undefined, maskRandomKey: false, drop: "", bufferBytes: 1 << 20 },
+    { logWritten: () => counts.written++, logDropped: () => counts.dropped++, logSampledOut: () => counts.sampled++ },
+  );
+  const event = {
+    api: "check" as const,
+    get request(): never {
+      throw new Error("malformed verdict.v1.CheckRequest");
+    },
+    durationSeconds: 0,
+    evaluationSeconds: undefined,
+    result: { decision: "allow" as const, determiningPolicies: ["p"], errors: [], decisionId: "d-unreadable", bundleRevision: "r", cache: "hit_local" as const, requestId: "" },
+  };
+  log.decided(event);
+  await log.close();
+  assert.deepEqual(counts, { written: 1, dropped: 0, sampled: 0 });
+  const line = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  assert.equal(line["decision_id"], "d-unreadable");
+  assert.equal(line["decision"], "allow");
+  assert.match(String(line["log_error"]), /request details unavailable: malformed/);
 });
