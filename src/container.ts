@@ -40,6 +40,8 @@ import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
 import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/grpc-credentials.js";
 import { TOKENS } from "./tokens.js";
+import { LogAccounting } from "./observability/status/log-accounting.js";
+import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
  * The composition root: the only place that knows tsyringe and how the parts fit. Every
@@ -72,7 +74,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   });
   single(
     TOKENS.BundleActivator,
-    (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
+    (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), bundleMetrics(r)),
   );
   single(
     TOKENS.BundleRegistry,
@@ -83,7 +85,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         r.resolve(TOKENS.ShadowBundle),
         r.resolve(TOKENS.Logger),
         { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
-        r.resolve(TOKENS.Metrics),
+        bundleMetrics(r),
       ),
   );
   single(TOKENS.BundleSources, (r) => {
@@ -125,6 +127,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         maxBundleBytes: config.bundles.maxPushBytes,
         impact: r.resolve(TOKENS.SampleImpact),
         unmatched: r.resolve(TOKENS.UnmatchedInventory),
+        status: r.resolve(TOKENS.ReplicaStatus),
+        anomalies: undefined,
       }),
     );
     return server;
@@ -132,11 +136,36 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.DecisionCache, (r) => {
     if (!config.cache.enabled) return new NoDecisionCache();
     const metrics = r.resolve(TOKENS.Metrics);
-    const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
-    if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
+    const shared = r.resolve(TOKENS.SharedCache);
     return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
-  single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
+  single(TOKENS.SharedCache, (r) => {
+    if (!config.cache.enabled || config.redis.url === undefined) return undefined;
+    const shared = new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), r.resolve(TOKENS.Metrics));
+    r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
+    return shared;
+  });
+  single(TOKENS.LogAccounting, (r) => new LogAccounting(r.resolve(TOKENS.Metrics), config.decisionLog.destination));
+  single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting)));
+  single(TOKENS.ReplicaStatus, (r) => {
+    // Read when asked: resolving the cache here would connect to Redis in one-shot commands.
+    const localSize = () => {
+      const cache = r.resolve(TOKENS.DecisionCache);
+      return cache instanceof TieredDecisionCache ? cache.localSize : 0;
+    };
+    const endpoints = redisEndpoints(config.redis.url);
+    return new ReplicaStatus({
+      active: r.resolve(TOKENS.ActiveBundle),
+      redis: () => {
+        const shared = r.resolve(TOKENS.SharedCache);
+        return { configured: config.redis.url !== undefined, topology: config.redis.url === undefined ? "" : "standalone", endpoints, up: shared?.up ?? false, breaker: shared?.breakerState ?? "" };
+      },
+      cache: () => ({ enabled: config.cache.enabled, localEntries: localSize(), localMaxEntries: config.cache.enabled ? config.cache.localMaxEntries : 0 }),
+      sinks: () => [r.resolve(TOKENS.LogAccounting).account()],
+      tracing: { enabled: config.tracing.enabled, endpoint: config.tracing.enabled ? config.tracing.endpoint : "", samplingRatio: config.tracing.samplingRatio },
+      anomaliesEnabled: config.anomalies.enabled,
+    });
+  });
   single(TOKENS.UncachedEvaluator, () => new UncachedEvaluator(config.limits, config.engine.untrustedEntityData));
   single(TOKENS.RequestSample, () => (config.whatIf.sampleSize === 0 ? undefined : new RequestSample(config.whatIf)));
   single(TOKENS.SampleImpact, (r) => {
@@ -207,6 +236,18 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     return app;
   });
   return c;
+}
+
+/** Refused bundles go to the metrics and to the status (its last activation error). */
+function bundleMetrics(r: DependencyContainer) {
+  const metrics = r.resolve(TOKENS.Metrics);
+  const status = r.resolve(TOKENS.ReplicaStatus);
+  return {
+    activationFailed: (error?: unknown, by?: string) => {
+      metrics.activationFailed();
+      status.activationFailed(error, by);
+    },
+  };
 }
 
 /** The shared cache's settings, from the redis and cache sections. */
