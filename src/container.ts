@@ -41,6 +41,7 @@ import { HttpServer } from "./server/http/http-server.js";
 import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/grpc-credentials.js";
 import { TOKENS } from "./tokens.js";
 import { LogAccounting } from "./observability/status/log-accounting.js";
+import { SignalMetrics } from "./observability/signal-metrics.js";
 import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
@@ -59,7 +60,11 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const { verificationKey, keyId } = config.bundles;
     return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : BundleVerifier.fromFile(verificationKey, keyId));
   });
-  single(TOKENS.Metrics, () => new Metrics());
+  single(TOKENS.Metrics, () => {
+    const metrics = new Metrics();
+    metrics.redisConfigured(config.redis.url !== undefined);
+    return metrics;
+  });
   single(TOKENS.ActiveBundle, (r) => {
     const active = new ActiveBundle();
     const metrics = r.resolve(TOKENS.Metrics);
@@ -145,6 +150,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
     return shared;
   });
+  single(TOKENS.SignalMetrics, (r) => new SignalMetrics(r.resolve(TOKENS.Metrics).registry));
   single(TOKENS.LogAccounting, (r) => new LogAccounting(r.resolve(TOKENS.Metrics), config.decisionLog.destination));
   single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting)));
   single(TOKENS.ReplicaStatus, (r) => {
@@ -224,6 +230,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
+    r.resolve(TOKENS.SignalMetrics);
     if (config.authzen.enabled) {
       addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), {
         maxBodyBytes: config.authzen.maxBodyBytes,

@@ -25,6 +25,7 @@ import type { Lifecycle } from "./server/http/health-routes.js";
 import type { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
 import type { HttpServer } from "./server/http/http-server.js";
 import type { SharedCache } from "./cache/shared-cache.js";
+import type { SignalMetrics } from "./observability/signal-metrics.js";
 import type { LogAccounting } from "./observability/status/log-accounting.js";
 import type { ReplicaStatus } from "./observability/status/replica-status.js";
 
@@ -59,4 +60,5 @@ export const TOKENS = {
   SharedCache: Symbol("SharedCache") as InjectionToken<SharedCache | undefined>,
   LogAccounting: Symbol("LogAccounting") as InjectionToken<LogAccounting>,
   ReplicaStatus: Symbol("ReplicaStatus") as InjectionToken<ReplicaStatus>,
+  SignalMetrics: Symbol("SignalMetrics") as InjectionToken<SignalMetrics>,
 };
