@@ -42,6 +42,7 @@ import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/
 import { TOKENS } from "./tokens.js";
 import { LogAccounting } from "./observability/status/log-accounting.js";
 import { SignalMetrics } from "./observability/signal-metrics.js";
+import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
 import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
@@ -184,7 +185,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   );
   single(TOKENS.DecisionObserver, (r) => {
     const sample = r.resolve(TOKENS.RequestSample);
-    return new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog), ...(sample ? [sample] : []), r.resolve(TOKENS.ShadowEvaluator)]);
+    return new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog), ...(sample ? [sample] : []), r.resolve(TOKENS.ShadowEvaluator), ...optionalObservers(r)]);
   });
   single(
     TOKENS.DecisionService,
@@ -218,7 +219,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       settings: config.envoy,
       metrics: r.resolve(TOKENS.Metrics),
       inventory: r.resolve(TOKENS.UnmatchedInventory),
-    });
+    }, config.tracing.enabled);
     return server;
   });
   single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr, config.tls.http));
@@ -236,6 +237,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         maxBodyBytes: config.authzen.maxBodyBytes,
         token: tokenOf(config.authzen),
         publicUrl: config.authzen.publicUrl,
+        traced: config.tracing.enabled,
       });
     }
     const decisionLog = r.resolve(TOKENS.DecisionLog);
@@ -243,6 +245,19 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     return app;
   });
   return c;
+}
+
+/** Observers that exist only when their feature is on (tracing), closed at shutdown. */
+function optionalObservers(r: DependencyContainer) {
+  const config = r.resolve(TOKENS.Config);
+  const lifecycle = r.resolve(TOKENS.Lifecycle);
+  const out = [];
+  if (config.tracing.enabled) {
+    const tracer = new DecisionTracer(config.tracing);
+    lifecycle.onClose(() => tracer.close());
+    out.push(tracer);
+  }
+  return out;
 }
 
 /** Refused bundles go to the metrics and to the status (its last activation error). */

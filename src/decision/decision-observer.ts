@@ -1,6 +1,7 @@
 import type { VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
 import type { DecisionResult } from "../model/decision.js";
+import type { TraceCarrier } from "../model/trace-carrier.js";
 
 /** One decision as metrics and the decision log see it. */
 export interface DecisionEvent {
@@ -11,6 +12,8 @@ export interface DecisionEvent {
   readonly durationSeconds: number;
   /** Seconds spent in the engine; undefined when the cache answered. */
   readonly evaluationSeconds: number | undefined;
+  /** The caller's trace context, when tracing is on and the caller sent one. */
+  readonly trace?: TraceCarrier | undefined;
 }
 
 /** Receives every decision and every refusal; must never throw or block. */

@@ -5,6 +5,7 @@ import { toVerdictError, unavailable, VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
 import type { EvaluationPool } from "../engine/evaluation-pool.js";
 import type { CacheStatus, DecisionResult, Evaluation } from "../model/decision.js";
+import type { TraceCarrier } from "../model/trace-carrier.js";
 import type { DecisionCache } from "./decision-cache.js";
 import type { DecisionObserver } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
@@ -16,6 +17,8 @@ export interface DecisionContext {
   readonly api: Api;
   /** Caller's correlation id; echoed and logged, never part of the cache key. */
   readonly requestId: string;
+  /** The caller's trace context (tracing on only); passed to observers, never decided on. */
+  readonly trace?: TraceCarrier | undefined;
 }
 
 /** A batch item's outcome: a decision, or the error that refused that item alone. */
@@ -91,6 +94,7 @@ export class DecisionService {
         result,
         durationSeconds: seconds(start),
         evaluationSeconds: undefined,
+        trace: ctx.trace,
       });
       return result;
     } catch (err) {
@@ -122,7 +126,7 @@ export class DecisionService {
     };
     const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
     const result = this.#result(evaluation, snapshot, cache, ctx);
-    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds });
+    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds, trace: ctx.trace });
     return { result, evaluation };
   }
 
@@ -138,7 +142,7 @@ export class DecisionService {
   }
 
   /** Decides several requests independently, results in order; one bad item fails alone. */
-  async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api): Promise<BatchItem[]> {
+  async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api, trace?: TraceCarrier): Promise<BatchItem[]> {
     this.#observer.batch?.(items.length);
     return Promise.all(
       items.map(async ({ request, requestId }): Promise<BatchItem> => {
@@ -147,7 +151,7 @@ export class DecisionService {
           return { ok: false, error: request };
         }
         try {
-          return { ok: true, result: await this.decide(request, { api, requestId }) };
+          return { ok: true, result: await this.decide(request, { api, requestId, trace }) };
         } catch (err) {
           return { ok: false, error: toVerdictError(err) };
         }

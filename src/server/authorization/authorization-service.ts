@@ -4,21 +4,23 @@ import type { DecisionService } from "../../decision/decision-service.js";
 import type { PlanService } from "../../decision/plan-service.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
+import { toTraceCarrier } from "../../model/trace-carrier.js";
 import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
 import { fingerprintCheck } from "./check-fingerprint.js";
 import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
 import { fromPlanRequest, toPlanResponse } from "./plan-mapping.js";
 
-/** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. */
-export function authorizationService(decisions: DecisionService, plans: PlanService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+/** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. With `traced`, the caller's W3C trace context is read from the metadata. */
+export function authorizationService(decisions: DecisionService, plans: PlanService, traced = false): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+  const traceOf = (call: grpc.ServerUnaryCall<unknown, unknown>) => (traced ? toTraceCarrier(call.metadata.get("traceparent"), call.metadata.get("tracestate")) : undefined);
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
-    check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
+    check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }, call) => {
       const { fingerprint, requestId } = fingerprintCheck(bytes);
-      const result = await decisions.decideEncoded(fingerprint, () => fromCheckRequest(decode()), { api: "check", requestId });
+      const result = await decisions.decideEncoded(fingerprint, () => fromCheckRequest(decode()), { api: "check", requestId, trace: traceOf(call) });
       return toCheckResponse(result);
     }),
-    batchCheck: unary(AuthorizationService.method.batchCheck, async (req) => {
+    batchCheck: unary(AuthorizationService.method.batchCheck, async (req, call) => {
       const max = decisions.limits.maxBatchSize;
       if (req.checks.length > max) throw limitExceeded(`checks: ${req.checks.length} checks is over the batch limit of ${max}`);
       const items = req.checks.map((c, i) => {
@@ -28,7 +30,7 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
           return { request: toVerdictError(err), requestId: c.requestId };
         }
       });
-      const results = await decisions.decideBatch(items, "batch");
+      const results = await decisions.decideBatch(items, "batch", traceOf(call));
       return create(BatchCheckResponseSchema, {
         results: results.map((r) =>
           r.ok ? create(BatchCheckResultSchema, { result: { case: "response", value: toCheckResponse(r.result) } }) : toBatchError(r.error),

@@ -6,6 +6,7 @@ import { toVerdictError } from "../../errors.js";
 import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { resolveHttp } from "../../routes/resolve-http.js";
+import { toTraceCarrier } from "../../model/trace-carrier.js";
 import { serverDefinition } from "../service-definition.js";
 import { factsOf } from "./envoy-facts.js";
 import { allowed, denied, isSafeHeaderValue } from "./envoy-responses.js";
@@ -36,10 +37,17 @@ const PRINCIPAL_HEADER = "x-verdict-principal";
  * refuses) is an explicit DeniedHttpResponse in a successful RPC: a gRPC error would leave the
  * outcome to Envoy's failure_mode_allow, which is how past ext_authz bypasses happened.
  */
-export function envoyService(decisions: DecisionService, active: ActiveBundle, settings: EnvoySettings, metrics: EnvoyMetrics, inventory: UnmatchedInventory): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+export function envoyService(
+  decisions: DecisionService,
+  active: ActiveBundle,
+  settings: EnvoySettings,
+  metrics: EnvoyMetrics,
+  inventory: UnmatchedInventory,
+  traced = false,
+): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const refuse = (status: StatusCode, reason: string) => denied(status, { error: reason }, { decision: "deny", reason });
 
-  const check = async (req: CheckRequest): Promise<CheckResponse> => {
+  const check = async (req: CheckRequest, callMetadata: grpc.Metadata): Promise<CheckResponse> => {
     let facts;
     try {
       facts = factsOf(req);
@@ -60,7 +68,9 @@ export function envoyService(decisions: DecisionService, active: ActiveBundle, s
     const requestId = facts.headers.get("x-request-id") ?? req.attributes?.request?.http?.id ?? "";
     let result;
     try {
-      result = await decisions.decide(outcome.request, { api: "envoy", requestId });
+      // The client's trace context travels in the HTTP headers Envoy forwards; else the ext_authz call's own.
+      const trace = traced ? (toTraceCarrier(facts.headers.get("traceparent"), facts.headers.get("tracestate")) ?? toTraceCarrier(callMetadata.get("traceparent"), callMetadata.get("tracestate"))) : undefined;
+      result = await decisions.decide(outcome.request, { api: "envoy", requestId, trace });
     } catch (err) {
       const e = toVerdictError(err);
       return refuse(e.code === "invalid_argument" || e.code === "limit_exceeded" ? StatusCode.BadRequest : StatusCode.Forbidden, e.code === "internal" ? "internal error" : e.message);
@@ -86,7 +96,7 @@ export function envoyService(decisions: DecisionService, active: ActiveBundle, s
       callback(null, refuse(StatusCode.BadRequest, "malformed authorization request (invalid UTF-8 or encoding)"));
       return;
     }
-    check(req).then(
+    check(req, call.metadata).then(
       (res) => callback(null, res),
       () => callback(null, refuse(StatusCode.Forbidden, "internal error")),
     );
