@@ -43,6 +43,7 @@ import { TOKENS } from "./tokens.js";
 import { LogAccounting } from "./observability/status/log-accounting.js";
 import { SignalMetrics } from "./observability/signal-metrics.js";
 import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
+import { HttpLogSink } from "./observability/sinks/http-log-sink.js";
 import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
@@ -153,7 +154,14 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   });
   single(TOKENS.SignalMetrics, (r) => new SignalMetrics(r.resolve(TOKENS.Metrics).registry));
   single(TOKENS.LogAccounting, (r) => new LogAccounting(r.resolve(TOKENS.Metrics), config.decisionLog.destination));
-  single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting)));
+  single(TOKENS.HttpLogSink, (r) => {
+    const url = config.logShipping.url;
+    return url === undefined ? undefined : new HttpLogSink({ ...config.logShipping, url }, r.resolve(TOKENS.SignalMetrics));
+  });
+  single(TOKENS.DecisionLog, (r) => {
+    const remote = r.resolve(TOKENS.HttpLogSink);
+    return new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting), remote === undefined ? [] : [remote]);
+  });
   single(TOKENS.ReplicaStatus, (r) => {
     // Read when asked: resolving the cache here would connect to Redis in one-shot commands.
     const localSize = () => {
@@ -168,7 +176,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         return { configured: config.redis.url !== undefined, topology: config.redis.url === undefined ? "" : "standalone", endpoints, up: shared?.up ?? false, breaker: shared?.breakerState ?? "" };
       },
       cache: () => ({ enabled: config.cache.enabled, localEntries: localSize(), localMaxEntries: config.cache.enabled ? config.cache.localMaxEntries : 0 }),
-      sinks: () => [r.resolve(TOKENS.LogAccounting).account()],
+      sinks: () => {
+        const remote = r.resolve(TOKENS.HttpLogSink);
+        return [r.resolve(TOKENS.LogAccounting).account(), ...(remote === undefined ? [] : [remote.account()])];
+      },
       tracing: { enabled: config.tracing.enabled, endpoint: config.tracing.enabled ? config.tracing.endpoint : "", samplingRatio: config.tracing.samplingRatio },
       anomaliesEnabled: config.anomalies.enabled,
     });

@@ -26,6 +26,7 @@ import type { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
 import type { HttpServer } from "./server/http/http-server.js";
 import type { SharedCache } from "./cache/shared-cache.js";
 import type { SignalMetrics } from "./observability/signal-metrics.js";
+import type { HttpLogSink } from "./observability/sinks/http-log-sink.js";
 import type { LogAccounting } from "./observability/status/log-accounting.js";
 import type { ReplicaStatus } from "./observability/status/replica-status.js";
 
@@ -61,4 +62,5 @@ export const TOKENS = {
   LogAccounting: Symbol("LogAccounting") as InjectionToken<LogAccounting>,
   ReplicaStatus: Symbol("ReplicaStatus") as InjectionToken<ReplicaStatus>,
   SignalMetrics: Symbol("SignalMetrics") as InjectionToken<SignalMetrics>,
+  HttpLogSink: Symbol("HttpLogSink") as InjectionToken<HttpLogSink | undefined>,
 };

@@ -5,6 +5,7 @@ import type { DecisionEvent, DecisionObserver } from "../decision/decision-obser
 import { formatUid } from "../model/entity.js";
 import { requestToJson, valueToJson } from "../model/request-json.js";
 import { LogMasking, plainValue, type ValueForm } from "./log-masking.js";
+import type { LineSink } from "./sinks/http-log-sink.js";
 
 /** What the decision log reports, so that logged + dropped + sampled out = decisions. */
 export interface DecisionLogMetrics {
@@ -30,10 +31,13 @@ export class DecisionLog implements DecisionObserver {
   readonly #settings: Config["decisionLog"];
   readonly #masking: LogMasking;
   readonly #metrics: DecisionLogMetrics;
+  /** Remote sinks: each gets every masked line, and counts its own sampled-out decisions. */
+  readonly #sinks: readonly LineSink[];
 
-  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics) {
+  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics, sinks: readonly LineSink[] = []) {
     this.#settings = settings;
     this.#metrics = metrics;
+    this.#sinks = sinks;
     this.#masking = new LogMasking(settings);
     if (settings.destination === "off") return;
     const sink = pino.destination({
@@ -51,10 +55,11 @@ export class DecisionLog implements DecisionObserver {
   }
 
   decided(event: DecisionEvent): void {
-    if (this.#logger === undefined) return;
+    if (this.#logger === undefined && this.#sinks.length === 0) return;
     const { result, request } = event;
     if (result.decision === "allow" && this.#settings.allowSampleRate < 1 && Math.random() >= this.#settings.allowSampleRate) {
-      this.#metrics.logSampledOut();
+      if (this.#logger !== undefined) this.#metrics.logSampledOut();
+      for (const sink of this.#sinks) sink.sampledOut();
       return;
     }
     const line: Record<string, unknown> = {
@@ -78,6 +83,8 @@ export class DecisionLog implements DecisionObserver {
       line["resource_attrs"] = masking.record(request.resource.attrs, "resource.attrs", PLAIN);
     }
     if (this.#settings.includeRequest) line["request"] = requestToJson(request, result.requestId, (fields, path) => masking.record(fields, path, TYPED));
+    for (const sink of this.#sinks) sink.offer(line);
+    if (this.#logger === undefined) return;
     this.#dropped = false;
     this.#logger.info(line);
     if (!this.#dropped) this.#metrics.logWritten();
@@ -89,6 +96,7 @@ export class DecisionLog implements DecisionObserver {
 
   /** Writes out everything buffered and releases the sink; called at shutdown. */
   async close(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => s.close()));
     const sink = this.#sink;
     if (sink === undefined) return;
     if ((sink as unknown as { fd: number }).fd < 0) await once(sink, "ready");

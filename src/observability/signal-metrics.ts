@@ -1,8 +1,8 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { ANOMALY_KINDS, type AnomalyKind } from "./anomaly/anomaly-report.js";
 
-/** Why a remote sink lost a decision: its buffer was full, or every retry failed. */
-export type ShipDropReason = "buffer_full" | "retries_exhausted";
+/** Why a remote sink lost a decision: its buffer was full, every retry failed, or the receiver refused it (a 4xx). */
+export type ShipDropReason = "buffer_full" | "retries_exhausted" | "rejected";
 
 /**
  * Metrics of decision-log shipping and the anomaly detectors, in Verdict's registry. Labels stay
@@ -22,7 +22,7 @@ export class SignalMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.#shipped = new Counter({ name: "verdict_decision_logs_shipped_total", help: "Decision log lines a remote sink acknowledged.", labelNames: ["sink"], registers });
-    this.#shipDropped = new Counter({ name: "verdict_decision_logs_ship_dropped_total", help: "Decision log lines a remote sink lost: buffer full, or retries exhausted.", labelNames: ["sink", "reason"], registers });
+    this.#shipDropped = new Counter({ name: "verdict_decision_logs_ship_dropped_total", help: "Decision log lines a remote sink lost: buffer full, retries exhausted, or rejected (4xx).", labelNames: ["sink", "reason"], registers });
     this.#shipSampled = new Counter({ name: "verdict_decision_logs_ship_sampled_out_total", help: "ALLOW decisions not shipped because of sampling.", labelNames: ["sink"], registers });
     this.#backlog = new Gauge({ name: "verdict_decision_logs_ship_backlog", help: "Decision log lines waiting to be shipped (buffered or in flight).", labelNames: ["sink"], registers });
     this.#retries = new Counter({ name: "verdict_decision_logs_ship_retries_total", help: "Batch POSTs retried after a failure (connection error, timeout, 5xx or 429).", labelNames: ["sink"], registers });
@@ -38,7 +38,7 @@ export class SignalMetrics {
     this.#shipped.inc({ sink }, 0);
     this.#shipSampled.inc({ sink }, 0);
     this.#retries.inc({ sink }, 0);
-    for (const reason of ["buffer_full", "retries_exhausted"] as const) this.#shipDropped.inc({ sink, reason }, 0);
+    for (const reason of ["buffer_full", "retries_exhausted", "rejected"] as const) this.#shipDropped.inc({ sink, reason }, 0);
     this.#backlog.set({ sink }, 0);
   }
 
