@@ -44,6 +44,7 @@ import { LogAccounting } from "./observability/status/log-accounting.js";
 import { SignalMetrics } from "./observability/signal-metrics.js";
 import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
 import { HttpLogSink } from "./observability/sinks/http-log-sink.js";
+import { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
 import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
@@ -135,7 +136,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         impact: r.resolve(TOKENS.SampleImpact),
         unmatched: r.resolve(TOKENS.UnmatchedInventory),
         status: r.resolve(TOKENS.ReplicaStatus),
-        anomalies: undefined,
+        anomalies: r.resolve(TOKENS.AnomalyDetector),
       }),
     );
     return server;
@@ -161,6 +162,12 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.DecisionLog, (r) => {
     const remote = r.resolve(TOKENS.HttpLogSink);
     return new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting), remote === undefined ? [] : [remote]);
+  });
+  single(TOKENS.AnomalyDetector, (r) => {
+    if (!config.anomalies.enabled) return undefined;
+    const inventory = r.resolve(TOKENS.UnmatchedInventory);
+    const log = r.resolve(TOKENS.DecisionLog);
+    return new AnomalyDetector(config.anomalies, r.resolve(TOKENS.SignalMetrics), () => inventory.list(), (a) => log.anomaly(a));
   });
   single(TOKENS.ReplicaStatus, (r) => {
     // Read when asked: resolving the cache here would connect to Redis in one-shot commands.
@@ -263,6 +270,8 @@ function optionalObservers(r: DependencyContainer) {
   const config = r.resolve(TOKENS.Config);
   const lifecycle = r.resolve(TOKENS.Lifecycle);
   const out = [];
+  const anomalies = r.resolve(TOKENS.AnomalyDetector);
+  if (anomalies !== undefined) out.push(anomalies);
   if (config.tracing.enabled) {
     const tracer = new DecisionTracer(config.tracing);
     lifecycle.onClose(() => tracer.close());

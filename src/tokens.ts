@@ -27,6 +27,7 @@ import type { HttpServer } from "./server/http/http-server.js";
 import type { SharedCache } from "./cache/shared-cache.js";
 import type { SignalMetrics } from "./observability/signal-metrics.js";
 import type { HttpLogSink } from "./observability/sinks/http-log-sink.js";
+import type { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
 import type { LogAccounting } from "./observability/status/log-accounting.js";
 import type { ReplicaStatus } from "./observability/status/replica-status.js";
 
@@ -63,4 +64,5 @@ export const TOKENS = {
   ReplicaStatus: Symbol("ReplicaStatus") as InjectionToken<ReplicaStatus>,
   SignalMetrics: Symbol("SignalMetrics") as InjectionToken<SignalMetrics>,
   HttpLogSink: Symbol("HttpLogSink") as InjectionToken<HttpLogSink | undefined>,
+  AnomalyDetector: Symbol("AnomalyDetector") as InjectionToken<AnomalyDetector | undefined>,
 };

@@ -7,7 +7,7 @@ import type { EvaluationPool } from "../engine/evaluation-pool.js";
 import type { CacheStatus, DecisionResult, Evaluation } from "../model/decision.js";
 import type { TraceCarrier } from "../model/trace-carrier.js";
 import type { DecisionCache } from "./decision-cache.js";
-import type { DecisionObserver } from "./decision-observer.js";
+import type { DecisionObserver, RequestOrigin } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
 import { guardRequest } from "./request-guard.js";
 import type { RequestLimits } from "./request-limits.js";
@@ -19,6 +19,8 @@ export interface DecisionContext {
   readonly requestId: string;
   /** The caller's trace context (tracing on only); passed to observers, never decided on. */
   readonly trace?: TraceCarrier | undefined;
+  /** The gateway's route and client, for observers (anomaly detection); never decided on. */
+  readonly origin?: RequestOrigin | undefined;
 }
 
 /** A batch item's outcome: a decision, or the error that refused that item alone. */
@@ -95,6 +97,7 @@ export class DecisionService {
         durationSeconds: seconds(start),
         evaluationSeconds: undefined,
         trace: ctx.trace,
+        origin: ctx.origin,
       });
       return result;
     } catch (err) {
@@ -126,7 +129,7 @@ export class DecisionService {
     };
     const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
     const result = this.#result(evaluation, snapshot, cache, ctx);
-    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds, trace: ctx.trace });
+    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds, trace: ctx.trace, origin: ctx.origin });
     return { result, evaluation };
   }
 

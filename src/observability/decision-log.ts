@@ -51,7 +51,7 @@ export class DecisionLog implements DecisionObserver {
       this.#metrics.logDropped();
     });
     this.#sink = sink;
-    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({ log: "decision" }) } }, sink);
+    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({}) } }, sink);
   }
 
   decided(event: DecisionEvent): void {
@@ -63,6 +63,7 @@ export class DecisionLog implements DecisionObserver {
       return;
     }
     const line: Record<string, unknown> = {
+      log: "decision",
       decision_id: result.decisionId,
       api: event.api,
       principal: formatUid(request.principal.uid),
@@ -88,6 +89,11 @@ export class DecisionLog implements DecisionObserver {
     this.#dropped = false;
     this.#logger.info(line);
     if (!this.#dropped) this.#metrics.logWritten();
+  }
+
+  /** An anomaly signal raised from a decision, as its own line (`"log":"anomaly"`); not a decision, so not counted as one. */
+  anomaly(anomaly: { kind: string; subject: string; value: number; baseline: number; decisionId: string }): void {
+    this.#logger?.info({ log: "anomaly", decision_id: anomaly.decisionId, anomaly: { kind: anomaly.kind, subject: anomaly.subject, value: anomaly.value, baseline: anomaly.baseline } });
   }
 
   refused(): void {

@@ -61,7 +61,7 @@ export function envoyService(
     if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
     if (outcome.kind === "unmatched") {
       metrics.unmatched(outcome.method);
-      inventory.record(outcome.method, outcome.template);
+      inventory.record(outcome.method, outcome.template, facts.sourceAddress);
       if (!outcome.allow) return refuse(StatusCode.Forbidden, "no route matches this request");
       return allowed({ headers: [], remove: [PRINCIPAL_HEADER] }, { decision: "unmatched" });
     }
@@ -70,7 +70,8 @@ export function envoyService(
     try {
       // The client's trace context travels in the HTTP headers Envoy forwards; else the ext_authz call's own.
       const trace = traced ? (toTraceCarrier(facts.headers.get("traceparent"), facts.headers.get("tracestate")) ?? toTraceCarrier(callMetadata.get("traceparent"), callMetadata.get("tracestate"))) : undefined;
-      result = await decisions.decide(outcome.request, { api: "envoy", requestId, trace });
+      const origin = { route: `${facts.method.toUpperCase()} ${outcome.route.path.source}`, deprecated: outcome.route.deprecated, source: facts.sourceAddress };
+      result = await decisions.decide(outcome.request, { api: "envoy", requestId, trace, origin });
     } catch (err) {
       const e = toVerdictError(err);
       return refuse(e.code === "invalid_argument" || e.code === "limit_exceeded" ? StatusCode.BadRequest : StatusCode.Forbidden, e.code === "internal" ? "internal error" : e.message);
