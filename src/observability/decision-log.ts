@@ -25,6 +25,8 @@ const TYPED: ValueForm = { value: valueToJson, record: (fields) => ({ record: { 
  */
 export class DecisionLog implements DecisionObserver {
   readonly #logger: Logger | undefined;
+  /** Anomaly lines, on the same sink: `"log":"anomaly"` tells them from decisions. */
+  readonly #anomalyLogger: Logger | undefined;
   readonly #sink: ReturnType<typeof pino.destination> | undefined;
   /** Set by the sink's synchronous `drop` event during the current write. */
   #dropped = false;
@@ -51,7 +53,8 @@ export class DecisionLog implements DecisionObserver {
       this.#metrics.logDropped();
     });
     this.#sink = sink;
-    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({}) } }, sink);
+    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({ log: "decision" }) } }, sink);
+    this.#anomalyLogger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: () => ({ log: "anomaly" }) } }, sink);
   }
 
   decided(event: DecisionEvent): void {
@@ -63,7 +66,6 @@ export class DecisionLog implements DecisionObserver {
       return;
     }
     const line: Record<string, unknown> = {
-      log: "decision",
       decision_id: result.decisionId,
       api: event.api,
       principal: formatUid(request.principal.uid),
@@ -93,7 +95,7 @@ export class DecisionLog implements DecisionObserver {
 
   /** An anomaly signal raised from a decision, as its own line (`"log":"anomaly"`); not a decision, so not counted as one. */
   anomaly(anomaly: { kind: string; subject: string; value: number; baseline: number; decisionId: string }): void {
-    this.#logger?.info({ log: "anomaly", decision_id: anomaly.decisionId, anomaly: { kind: anomaly.kind, subject: anomaly.subject, value: anomaly.value, baseline: anomaly.baseline } });
+    this.#anomalyLogger?.info({ decision_id: anomaly.decisionId, anomaly: { kind: anomaly.kind, subject: anomaly.subject, value: anomaly.value, baseline: anomaly.baseline } });
   }
 
   refused(): void {
