@@ -56,6 +56,7 @@ routes:
       [`principal:\n  - jwt:\n      jwks: jwks.json\n      jwksUrl: https://idp.example.test/jwks\n      issuer: i\n      audience: a\n      type: A\n${ROUTE}`, 3, /exactly one of jwks/],
       [`principal:\n  - cookie: { name: sid }\n${ROUTE}`, 2, /unknown principal source/],
       [`${ROUTE}unmatched: maybe\n`, 6, /deny or allow/],
+      [`${ROUTE}  - path: /x\n    action: a\n    deprecated: "yes"\n    resource: { type: A, id: x }\n`, 8, /deprecated.*true or false/],
       [`routes: [\n`, 2, /./],
       [`routes:\n  - path: /a\n    path: /b\n`, 3, /unique|duplicate/i],
     ];
@@ -65,6 +66,11 @@ routes:
       assert.match(e.message, message);
       assert.match(e.message, /^routes\.yaml:\d+: /);
     }
+  });
+
+  it("a route may be marked deprecated; routes are not by default", () => {
+    const t = parse(`${ROUTE}  - path: /v0/docs/{id}\n    action: read\n    deprecated: true\n    resource: { type: App::Doc, id: "{id}" }\n`);
+    assert.deepEqual(t.routes.map((r) => r.deprecated), [false, true]);
   });
 
   it("needs at least one route", () => {
