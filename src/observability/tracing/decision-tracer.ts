@@ -51,25 +51,19 @@ export class DecisionTracer implements DecisionObserver {
     const start = end - event.durationSeconds * 1000;
     const parent: Context = event.trace === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, event.trace, defaultTextMapGetter);
     const { result } = event;
-    const span = this.#tracer.startSpan(
-      "verdict.decision",
-      {
-        kind: SpanKind.SERVER,
-        startTime: start,
-        attributes: {
-          "verdict.api": event.api,
-          "verdict.cache": result.cache,
-          "verdict.evaluated": event.evaluationSeconds !== undefined,
-          "verdict.bundle.revision": result.bundleRevision,
-          "verdict.decision": result.decision,
-          "verdict.determining_policies": [...result.determiningPolicies],
-          "verdict.decision_id": result.decisionId,
-          "verdict.error_count": result.errors.length,
-        },
-      },
-      parent,
-    );
+    const span = this.#tracer.startSpan("verdict.decision", { kind: SpanKind.SERVER, startTime: start }, parent);
+    // Attributes are built only for spans that will be exported (the sampler needs none).
     if (!span.isRecording()) return;
+    span.setAttributes({
+      "verdict.api": event.api,
+      "verdict.cache": result.cache,
+      "verdict.evaluated": event.evaluationSeconds !== undefined,
+      "verdict.bundle.revision": result.bundleRevision,
+      "verdict.decision": result.decision,
+      "verdict.determining_policies": [...result.determiningPolicies],
+      "verdict.decision_id": result.decisionId,
+      "verdict.error_count": result.errors.length,
+    });
     if (event.evaluationSeconds !== undefined) {
       const evaluation = this.#tracer.startSpan("verdict.evaluate", { kind: SpanKind.INTERNAL, startTime: end - event.evaluationSeconds * 1000, attributes: { "verdict.bundle.revision": result.bundleRevision } }, trace.setSpan(parent, span));
       evaluation.end(end);
