@@ -41,6 +41,12 @@ import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
 import { clientAllowListInterceptor, grpcServerCredentials } from "./server/tls/grpc-credentials.js";
 import { TOKENS } from "./tokens.js";
+import { LogAccounting } from "./observability/status/log-accounting.js";
+import { SignalMetrics } from "./observability/signal-metrics.js";
+import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
+import { HttpLogSink } from "./observability/sinks/http-log-sink.js";
+import { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
+import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
  * The composition root: the only place that knows tsyringe and how the parts fit. Every
@@ -58,7 +64,11 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const { verificationKey, keyId } = config.bundles;
     return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : BundleVerifier.fromFile(verificationKey, keyId));
   });
-  single(TOKENS.Metrics, () => new Metrics());
+  single(TOKENS.Metrics, () => {
+    const metrics = new Metrics();
+    metrics.redisConfigured(config.redis.url !== undefined);
+    return metrics;
+  });
   single(TOKENS.ActiveBundle, (r) => {
     const active = new ActiveBundle();
     const metrics = r.resolve(TOKENS.Metrics);
@@ -73,7 +83,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   });
   single(
     TOKENS.BundleActivator,
-    (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), r.resolve(TOKENS.Metrics)),
+    (r) => new BundleActivator(r.resolve(TOKENS.BundleLoader), r.resolve(TOKENS.ActiveBundle), r.resolve(TOKENS.Logger), bundleMetrics(r)),
   );
   single(
     TOKENS.BundleRegistry,
@@ -84,7 +94,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         r.resolve(TOKENS.ShadowBundle),
         r.resolve(TOKENS.Logger),
         { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
-        r.resolve(TOKENS.Metrics),
+        bundleMetrics(r),
       ),
   );
   single(TOKENS.BundleSources, (r) => {
@@ -126,6 +136,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         maxBundleBytes: config.bundles.maxPushBytes,
         impact: r.resolve(TOKENS.SampleImpact),
         unmatched: r.resolve(TOKENS.UnmatchedInventory),
+        status: r.resolve(TOKENS.ReplicaStatus),
+        anomalies: r.resolve(TOKENS.AnomalyDetector),
       }),
     );
     return server;
@@ -133,11 +145,53 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.DecisionCache, (r) => {
     if (!config.cache.enabled) return new NoDecisionCache();
     const metrics = r.resolve(TOKENS.Metrics);
-    const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
-    if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
+    const shared = r.resolve(TOKENS.SharedCache);
     return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
-  single(TOKENS.DecisionLog, (r) => new DecisionLog(config.decisionLog, r.resolve(TOKENS.Metrics)));
+  single(TOKENS.SharedCache, (r) => {
+    if (!config.cache.enabled || config.redis.url === undefined) return undefined;
+    const shared = new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), r.resolve(TOKENS.Metrics));
+    r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
+    return shared;
+  });
+  single(TOKENS.SignalMetrics, (r) => new SignalMetrics(r.resolve(TOKENS.Metrics).registry));
+  single(TOKENS.LogAccounting, (r) => new LogAccounting(r.resolve(TOKENS.Metrics), config.decisionLog.destination));
+  single(TOKENS.HttpLogSink, (r) => {
+    const url = config.logShipping.url;
+    return url === undefined ? undefined : new HttpLogSink({ ...config.logShipping, url }, r.resolve(TOKENS.SignalMetrics));
+  });
+  single(TOKENS.DecisionLog, (r) => {
+    const remote = r.resolve(TOKENS.HttpLogSink);
+    return new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting), remote === undefined ? [] : [remote]);
+  });
+  single(TOKENS.AnomalyDetector, (r) => {
+    if (!config.anomalies.enabled) return undefined;
+    const inventory = r.resolve(TOKENS.UnmatchedInventory);
+    const log = r.resolve(TOKENS.DecisionLog);
+    return new AnomalyDetector(config.anomalies, r.resolve(TOKENS.SignalMetrics), () => inventory.list(), (a) => log.anomaly(a));
+  });
+  single(TOKENS.ReplicaStatus, (r) => {
+    // Read when asked: resolving the cache here would connect to Redis in one-shot commands.
+    const localSize = () => {
+      const cache = r.resolve(TOKENS.DecisionCache);
+      return cache instanceof TieredDecisionCache ? cache.localSize : 0;
+    };
+    const endpoints = redisEndpoints(config.redis.url);
+    return new ReplicaStatus({
+      active: r.resolve(TOKENS.ActiveBundle),
+      redis: () => {
+        const shared = r.resolve(TOKENS.SharedCache);
+        return { configured: config.redis.url !== undefined, topology: config.redis.url === undefined ? "" : "standalone", endpoints, up: shared?.up ?? false, breaker: shared?.breakerState ?? "" };
+      },
+      cache: () => ({ enabled: config.cache.enabled, localEntries: localSize(), localMaxEntries: config.cache.enabled ? config.cache.localMaxEntries : 0 }),
+      sinks: () => {
+        const remote = r.resolve(TOKENS.HttpLogSink);
+        return [r.resolve(TOKENS.LogAccounting).account(), ...(remote === undefined ? [] : [remote.account()])];
+      },
+      tracing: { enabled: config.tracing.enabled, endpoint: config.tracing.enabled ? config.tracing.endpoint : "", samplingRatio: config.tracing.samplingRatio },
+      anomaliesEnabled: config.anomalies.enabled,
+    });
+  });
   single(TOKENS.UncachedEvaluator, () => new UncachedEvaluator(config.limits, config.engine.untrustedEntityData));
   single(TOKENS.RequestSample, () => (config.whatIf.sampleSize === 0 ? undefined : new RequestSample(config.whatIf)));
   single(TOKENS.SampleImpact, (r) => {
@@ -150,7 +204,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   );
   single(TOKENS.DecisionObserver, (r) => {
     const sample = r.resolve(TOKENS.RequestSample);
-    return new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog), ...(sample ? [sample] : []), r.resolve(TOKENS.ShadowEvaluator)]);
+    return new DecisionObservers([r.resolve(TOKENS.Metrics), r.resolve(TOKENS.DecisionLog), ...(sample ? [sample] : []), r.resolve(TOKENS.ShadowEvaluator), ...optionalObservers(r)]);
   });
   single(
     TOKENS.DecisionService,
@@ -184,7 +238,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       settings: config.envoy,
       metrics: r.resolve(TOKENS.Metrics),
       inventory: r.resolve(TOKENS.UnmatchedInventory),
-    });
+    }, config.tracing.enabled);
     return server;
   });
   single(TOKENS.HttpServer, () => new HttpServer(config.server.httpAddr, config.tls.http));
@@ -196,11 +250,13 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
     addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
+    r.resolve(TOKENS.SignalMetrics);
     if (config.authzen.enabled) {
       addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), {
         maxBodyBytes: config.authzen.maxBodyBytes,
         token: tokenOf(config.authzen),
         publicUrl: config.authzen.publicUrl,
+        traced: config.tracing.enabled,
       });
     }
     if (config.forwardAuth.enabled) {
@@ -212,6 +268,33 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     return app;
   });
   return c;
+}
+
+/** Observers that exist only when their feature is on (tracing), closed at shutdown. */
+function optionalObservers(r: DependencyContainer) {
+  const config = r.resolve(TOKENS.Config);
+  const lifecycle = r.resolve(TOKENS.Lifecycle);
+  const out = [];
+  const anomalies = r.resolve(TOKENS.AnomalyDetector);
+  if (anomalies !== undefined) out.push(anomalies);
+  if (config.tracing.enabled) {
+    const tracer = new DecisionTracer(config.tracing);
+    lifecycle.onClose(() => tracer.close());
+    out.push(tracer);
+  }
+  return out;
+}
+
+/** Refused bundles go to the metrics and to the status (its last activation error). */
+function bundleMetrics(r: DependencyContainer) {
+  const metrics = r.resolve(TOKENS.Metrics);
+  const status = r.resolve(TOKENS.ReplicaStatus);
+  return {
+    activationFailed: (error?: unknown, by?: string) => {
+      metrics.activationFailed();
+      status.activationFailed(error, by);
+    },
+  };
 }
 
 /** The shared cache's settings, from the redis and cache sections. */

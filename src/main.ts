@@ -8,6 +8,8 @@ import { registerReplay } from "./cli/replay-command.js";
 import { registerServe } from "./cli/serve-command.js";
 import { registerTest } from "./cli/test-command.js";
 import { registerValidate } from "./cli/validate-command.js";
+import { registerAnomalies } from "./cli/anomalies-command.js";
+import { registerStatus } from "./cli/status-command.js";
 import { ConfigError } from "./config/load-config.js";
 
 /** The `verdict` command line. */
@@ -24,6 +26,8 @@ registerPlan(program);
 registerReplay(program);
 registerConfig(program);
 registerBundle(program);
+registerStatus(program);
+registerAnomalies(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof ConfigError ? err.message : `verdict: ${(err as Error).message}`}\n`);

@@ -24,6 +24,12 @@ import type { GrpcServer } from "./server/grpc-server.js";
 import type { Lifecycle } from "./server/http/health-routes.js";
 import type { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
 import type { HttpServer } from "./server/http/http-server.js";
+import type { SharedCache } from "./cache/shared-cache.js";
+import type { SignalMetrics } from "./observability/signal-metrics.js";
+import type { HttpLogSink } from "./observability/sinks/http-log-sink.js";
+import type { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
+import type { LogAccounting } from "./observability/status/log-accounting.js";
+import type { ReplicaStatus } from "./observability/status/replica-status.js";
 
 /** Typed injection tokens: tsc and esbuild emit no decorator metadata, so every dependency is named. */
 export const TOKENS = {
@@ -53,4 +59,10 @@ export const TOKENS = {
   RequestSample: Symbol("RequestSample") as InjectionToken<RequestSample | undefined>,
   SampleImpact: Symbol("SampleImpact") as InjectionToken<SampleImpact | undefined>,
   ShadowEvaluator: Symbol("ShadowEvaluator") as InjectionToken<ShadowEvaluator>,
+  SharedCache: Symbol("SharedCache") as InjectionToken<SharedCache | undefined>,
+  LogAccounting: Symbol("LogAccounting") as InjectionToken<LogAccounting>,
+  ReplicaStatus: Symbol("ReplicaStatus") as InjectionToken<ReplicaStatus>,
+  SignalMetrics: Symbol("SignalMetrics") as InjectionToken<SignalMetrics>,
+  HttpLogSink: Symbol("HttpLogSink") as InjectionToken<HttpLogSink | undefined>,
+  AnomalyDetector: Symbol("AnomalyDetector") as InjectionToken<AnomalyDetector | undefined>,
 };

@@ -26,6 +26,7 @@ const RULES: { what: RegExp; allowed: RegExp; why: string }[] = [
   { what: /^ioredis/, allowed: /^(cache|bundle\/sources)\//, why: "Redis only from cache/ and bundle/sources/" },
   { what: /^@grpc\//, allowed: /^(server|cli)\//, why: "grpc-js only from server/ and cli/" },
   { what: /\/gen\//, allowed: /^(server|cli)\//, why: "generated protobuf code only from server/ and cli/" },
+  { what: /^@opentelemetry\//, allowed: /^observability\/tracing\//, why: "OpenTelemetry only from observability/tracing/" },
   { what: /^tsyringe/, allowed: /^(container|tokens)\.ts$/, why: "tsyringe only in the composition root" },
   { what: /\/(server|cli)\//, allowed: /^(server|cli|container\.ts|tokens\.ts|app\.ts|main\.ts)/, why: "the core never depends on transports" },
 ];

@@ -5,7 +5,8 @@ import type { BundleLoader } from "./bundle-loader.js";
 
 /** What the activator reports, for metrics. */
 export interface BundleMetrics {
-  activationFailed(): void;
+  /** A bundle was refused: why, and who or what asked (for status). */
+  activationFailed(error?: unknown, by?: string): void;
 }
 
 /**
@@ -33,7 +34,7 @@ export class BundleActivator {
       this.#log.info({ bundle: snapshot.name, revision: snapshot.revision, policies: snapshot.policies.policies.length, by }, "bundle activated");
       return activation;
     } catch (err) {
-      this.#metrics?.activationFailed();
+      this.#metrics?.activationFailed(err, by);
       this.#log.warn({ err: (err as Error).message, by }, "bundle refused; the active bundle keeps serving");
       throw err;
     }

@@ -177,7 +177,7 @@ export class BundleRegistry {
   }
 
   #refused(err: unknown, by: string, counts: boolean): never {
-    if (counts) this.#metrics?.activationFailed();
+    if (counts) this.#metrics?.activationFailed(err, by);
     this.#log.warn({ err: (err as Error).message, by }, "bundle refused; the active bundle keeps serving");
     throw err;
   }

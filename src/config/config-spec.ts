@@ -133,6 +133,35 @@ export const CONFIG_SPEC = {
     queueSize: int(10_000, 1, 1_000_000, "shadow evaluations waiting at most; beyond it they are dropped and counted"),
     maxLogLinesPerSecond: int(100, 0, 100_000, "divergences logged per second at most (all are counted in verdict_shadow_divergences_total)"),
   },
+  tracing: {
+    enabled: bool(false, "export an OpenTelemetry span per decision over OTLP/HTTP (protobuf); off costs nothing"),
+    endpoint: str("http://127.0.0.1:4318/v1/traces", "OTLP/HTTP traces endpoint (a collector's /v1/traces)"),
+    samplingRatio: num(1, 0, 1, "fraction of traces sampled when the caller sends no sampled traceparent (a sampled parent is always followed)"),
+    resourceAttributes: str("", "comma-separated key=value resource attributes, e.g. deployment.environment=prod,service.namespace=authz (service.name is verdict unless given)"),
+    maxQueueSize: int(2048, 1, 1_000_000, "spans waiting for export at most; beyond it they are dropped"),
+  },
+  logShipping: {
+    url: optStr("HTTP(S) endpoint that receives decision logs as gzip JSON arrays (OPA decision-log style); unset: no remote sink"),
+    token: optStr("bearer token sent to the log endpoint (VERDICT_LOG_SHIPPING_TOKEN)"),
+    batchSize: int(500, 1, 100_000, "decisions per POST at most"),
+    flushMs: int(1_000, 10, 600_000, "longest a decision waits in the buffer before its batch is sent"),
+    bufferLines: int(10_000, 1, 10_000_000, "decisions buffered (including the batch in flight) before new ones are dropped and counted"),
+    timeoutMs: int(5_000, 100, 600_000, "per-POST timeout; a slow sink counts as a failed attempt"),
+    maxRetries: int(5, 0, 100, "retries of a failed batch (backoff with full jitter) before it is dropped and counted"),
+    retryBaseMs: int(200, 1, 600_000, "first retry's backoff ceiling; doubled each retry"),
+    retryMaxMs: int(10_000, 1, 3_600_000, "largest backoff between retries"),
+  },
+  anomalies: {
+    enabled: bool(false, "run the anomaly detectors over the decision stream (off the answering path)"),
+    windowMs: int(60_000, 1_000, 3_600_000, "sliding window for deny bursts and enumeration"),
+    enumerationThreshold: int(50, 2, 1_000_000, "distinct resources one principal may be denied on within a window before it is flagged as enumeration"),
+    burstFactor: num(5, 1, 1000, "denies in a window above this multiple of the subject's own baseline are a burst"),
+    burstMinDenies: int(20, 1, 1_000_000, "fewest denies in a window that can be a burst (small counts are noise)"),
+    warmupMs: int(600_000, 0, 86_400_000, "first-seen principals, routes and actions are reported only after this long"),
+    maxTracked: int(10_000, 100, 10_000_000, "principals and sources tracked at once (the least recently seen are evicted): memory stays bounded"),
+    maxSeen: int(100_000, 100, 10_000_000, "principals remembered for first-seen detection (an approximate set: a Bloom filter of this capacity)"),
+    queueSize: int(10_000, 1, 1_000_000, "decisions waiting for the detectors at most; beyond it they are skipped and counted"),
+  },
   log: {
     level: oneOf("info", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], "service log level (stderr)"),
   },
@@ -167,6 +196,12 @@ export function crossCheck(c: Config): string[] {
   const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/.test(c.server.httpAddr);
   if (c.forwardAuth.enabled && !loopback && c.forwardAuth.token === undefined && c.forwardAuth.tokenFile === undefined && c.tls.http.allowedClients === "" && !c.forwardAuth.trustNetwork) {
     problems.push("forwardAuth.enabled on a non-loopback server.httpAddr needs forwardAuth.token, tls.http.allowedClients, or forwardAuth.trustNetwork=true: whoever reaches the endpoint may assert any original request");
+  }
+  for (const [name, url] of [["tracing.endpoint", c.tracing.endpoint], ["logShipping.url", c.logShipping.url]] as const) {
+    if (url !== undefined && !/^https?:\/\/[^/?#\s]+/.test(url)) problems.push(`${name} must be an http(s) URL (got ${JSON.stringify(url)})`);
+  }
+  if (c.tracing.resourceAttributes.split(",").some((kv) => kv.trim() !== "" && !/^[^=\s]+=[^=]*$/.test(kv.trim()))) {
+    problems.push(`tracing.resourceAttributes must be comma-separated key=value pairs (got ${JSON.stringify(c.tracing.resourceAttributes)})`);
   }
   if (c.policies.dir !== undefined && c.policies.bundle !== undefined) problems.push("policies.dir and policies.bundle: give one bundle source, not both");
   return problems;

@@ -1,6 +1,7 @@
 import type { VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
 import type { DecisionResult } from "../model/decision.js";
+import type { TraceCarrier } from "../model/trace-carrier.js";
 
 /** One decision as metrics and the decision log see it. */
 export interface DecisionEvent {
@@ -11,6 +12,20 @@ export interface DecisionEvent {
   readonly durationSeconds: number;
   /** Seconds spent in the engine; undefined when the cache answered. */
   readonly evaluationSeconds: number | undefined;
+  /** The caller's trace context, when tracing is on and the caller sent one. */
+  readonly trace?: TraceCarrier | undefined;
+  /** Where the request came from, when its front door knows (the gateway's route and client). */
+  readonly origin?: RequestOrigin | undefined;
+}
+
+/** What a gateway front door knows about a request beyond the question: its route and client. */
+export interface RequestOrigin {
+  /** The matched route, `METHOD /path/{template}`. */
+  readonly route: string;
+  /** The route is marked `deprecated: true`. */
+  readonly deprecated: boolean;
+  /** The client address the gateway reported. */
+  readonly source: string;
 }
 
 /** Receives every decision and every refusal; must never throw or block. */

@@ -6,8 +6,9 @@ import { toVerdictError, unavailable, VerdictError } from "../errors.js";
 import type { Api, AuthzRequest } from "../model/authz-request.js";
 import type { EvaluationPool } from "../engine/evaluation-pool.js";
 import type { CacheStatus, DecisionResult, Evaluation } from "../model/decision.js";
+import type { TraceCarrier } from "../model/trace-carrier.js";
 import type { DecisionCache } from "./decision-cache.js";
-import type { DecisionObserver } from "./decision-observer.js";
+import type { DecisionObserver, RequestOrigin } from "./decision-observer.js";
 import { applyEntityTrust, type UntrustedDataMode } from "./entity-trust.js";
 import { guardRequest } from "./request-guard.js";
 import { batchTooLarge, type RequestLimits } from "./request-limits.js";
@@ -17,6 +18,10 @@ export interface DecisionContext {
   readonly api: Api;
   /** Caller's correlation id; echoed and logged, never part of the cache key. */
   readonly requestId: string;
+  /** The caller's trace context (tracing on only); passed to observers, never decided on. */
+  readonly trace?: TraceCarrier | undefined;
+  /** The gateway's route and client, for observers (anomaly detection); never decided on. */
+  readonly origin?: RequestOrigin | undefined;
 }
 
 /** A request as a front door received it: a fingerprint of its encoding, and how to decode it. */
@@ -83,7 +88,8 @@ export class DecisionService {
    * remembered under the fingerprint only when `decode` says the fingerprint stands for
    * exactly that request (`exact`): equal fingerprints must mean equal questions.
    */
-  async decideEncoded(encoded: EncodedQuestion, api: Api): Promise<DecisionResult> {
+  async decideEncoded(encoded: EncodedQuestion, ctx: Omit<DecisionContext, "requestId">): Promise<DecisionResult> {
+    const { api } = ctx;
     const start = process.hrtime.bigint();
     try {
       const snapshot = this.#snapshot();
@@ -91,11 +97,11 @@ export class DecisionService {
       const known = fingerprint === undefined ? undefined : this.#cache.recall?.(snapshot.cacheScope, fingerprint);
       if (known === undefined) {
         const { request, requestId, exact } = encoded.decode();
-        const { result, evaluation } = await this.#decide(snapshot, request, { api, requestId }, start);
+        const { result, evaluation } = await this.#decide(snapshot, request, { ...ctx, requestId }, start);
         if (fingerprint !== undefined && exact) this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
         return result;
       }
-      const result = this.#result(known, snapshot, "hit_local", { api, requestId: encoded.requestId });
+      const result = this.#result(known, snapshot, "hit_local", { ...ctx, requestId: encoded.requestId });
       let request: AuthzRequest | undefined;
       this.#observer.decided({
         api,
@@ -105,6 +111,8 @@ export class DecisionService {
         result,
         durationSeconds: seconds(start),
         evaluationSeconds: undefined,
+        trace: ctx.trace,
+        origin: ctx.origin,
       });
       return result;
     } catch (err) {
@@ -136,7 +144,7 @@ export class DecisionService {
     };
     const { evaluation, cache } = await this.#cache.resolve(snapshot.cacheScope, trusted, evaluate);
     const result = this.#result(evaluation, snapshot, cache, ctx);
-    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds });
+    this.#observer.decided({ api: ctx.api, request: req, result, durationSeconds: seconds(start), evaluationSeconds, trace: ctx.trace, origin: ctx.origin });
     return { result, evaluation };
   }
 
@@ -156,7 +164,7 @@ export class DecisionService {
    * batch over `maxBatchEntities` is refused whole. Each item starts in its own turn of the
    * event loop, so other callers' requests are served between a batch's items.
    */
-  async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api): Promise<BatchItem[]> {
+  async decideBatch(items: readonly { request: AuthzRequest | VerdictError; requestId: string }[], api: Api, trace?: TraceCarrier): Promise<BatchItem[]> {
     this.#observer.batch?.(items.length);
     const tooLarge = batchTooLarge(items.map(({ request }) => (request instanceof VerdictError ? 0 : request.entities.length)), this.#limits);
     if (tooLarge !== undefined) throw this.#refused(api, tooLarge);
@@ -168,7 +176,7 @@ export class DecisionService {
         pending.push(Promise.resolve({ ok: false, error: request }));
         continue;
       }
-      pending.push(this.decide(request, { api, requestId }).then((result): BatchItem => ({ ok: true, result }), (err: unknown): BatchItem => ({ ok: false, error: toVerdictError(err) })));
+      pending.push(this.decide(request, { api, requestId, trace }).then((result): BatchItem => ({ ok: true, result }), (err: unknown): BatchItem => ({ ok: false, error: toVerdictError(err) })));
     }
     return Promise.all(pending);
   }

@@ -5,6 +5,7 @@ import type { DecisionEvent, DecisionObserver } from "../decision/decision-obser
 import { formatUid } from "../model/entity.js";
 import { requestToJson, valueToJson } from "../model/request-json.js";
 import { LogMasking, plainValue, type ValueForm } from "./log-masking.js";
+import type { LineSink } from "./sinks/http-log-sink.js";
 
 /** What the decision log reports, so that logged + dropped + sampled out = decisions. */
 export interface DecisionLogMetrics {
@@ -29,16 +30,21 @@ const TYPED: ValueForm = {
  */
 export class DecisionLog implements DecisionObserver {
   readonly #logger: Logger | undefined;
+  /** Anomaly lines, on the same sink: `"log":"anomaly"` tells them from decisions. */
+  readonly #anomalyLogger: Logger | undefined;
   readonly #sink: ReturnType<typeof pino.destination> | undefined;
   /** Set by the sink's synchronous `drop` event during the current write. */
   #dropped = false;
   readonly #settings: Config["decisionLog"];
   readonly #masking: LogMasking;
   readonly #metrics: DecisionLogMetrics;
+  /** Remote sinks: each gets every masked line, and counts its own sampled-out decisions. */
+  readonly #sinks: readonly LineSink[];
 
-  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics) {
+  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics, sinks: readonly LineSink[] = []) {
     this.#settings = settings;
     this.#metrics = metrics;
+    this.#sinks = sinks;
     this.#masking = new LogMasking(settings);
     if (settings.destination === "off") return;
     const sink = pino.destination({
@@ -53,6 +59,7 @@ export class DecisionLog implements DecisionObserver {
     });
     this.#sink = sink;
     this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: "msg", formatters: { level: () => ({ log: "decision" }) } }, sink);
+    this.#anomalyLogger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: () => ({ log: "anomaly" }) } }, sink);
   }
 
   /**
@@ -61,10 +68,11 @@ export class DecisionLog implements DecisionObserver {
    * with what the decision itself says, and `log_error` says what is missing.
    */
   decided(event: DecisionEvent): void {
-    if (this.#logger === undefined) return;
+    if (this.#logger === undefined && this.#sinks.length === 0) return;
     const { result } = event;
     if (result.decision === "allow" && this.#settings.allowSampleRate < 1 && Math.random() >= this.#settings.allowSampleRate) {
-      this.#metrics.logSampledOut();
+      if (this.#logger !== undefined) this.#metrics.logSampledOut();
+      for (const sink of this.#sinks) sink.sampledOut();
       return;
     }
     let details: Record<string, unknown>;
@@ -88,6 +96,8 @@ export class DecisionLog implements DecisionObserver {
       request_id: result.requestId,
       ...details,
     };
+    for (const sink of this.#sinks) sink.offer(line);
+    if (this.#logger === undefined) return;
     this.#dropped = false;
     try {
       this.#logger.info(line);
@@ -116,12 +126,18 @@ export class DecisionLog implements DecisionObserver {
     return out;
   }
 
+  /** An anomaly signal raised from a decision, as its own line (`"log":"anomaly"`); not a decision, so not counted as one. */
+  anomaly(anomaly: { kind: string; subject: string; value: number; baseline: number; decisionId: string }): void {
+    this.#anomalyLogger?.info({ decision_id: anomaly.decisionId, anomaly: { kind: anomaly.kind, subject: anomaly.subject, value: anomaly.value, baseline: anomaly.baseline } });
+  }
+
   refused(): void {
     // Refused requests are counted by metrics; they have no decision to audit.
   }
 
   /** Writes out everything buffered and releases the sink; called at shutdown. */
   async close(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => s.close()));
     const sink = this.#sink;
     if (sink === undefined) return;
     if ((sink as unknown as { fd: number }).fd < 0) await once(sink, "ready");

@@ -38,11 +38,13 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   readonly #evaluationDuration = new Histogram({ name: "verdict_evaluation_duration_seconds", help: "Time spent in the Cedar engine (cache misses only).", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #invalid = new Counter({ name: "verdict_invalid_requests_total", help: "Requests refused as malformed or over a limit.", labelNames: ["api"], registers: [this.registry] });
   readonly #failed = new Counter({ name: "verdict_failed_requests_total", help: "Requests that could not be decided for a server-side reason (no bundle, engine fault).", labelNames: ["api", "code"], registers: [this.registry] });
+  readonly #refused = new Counter({ name: "verdict_refused_requests_total", help: "Requests refused instead of decided, by front door and reason (the error code: invalid_argument, limit_exceeded, unavailable, internal...).", labelNames: ["api", "reason"], registers: [this.registry] });
   readonly #cache = new Counter({ name: "verdict_cache_requests_total", help: "Decision cache lookups by tier and result.", labelNames: ["tier", "result"], registers: [this.registry] });
   readonly #bundleInfo = new Gauge({ name: "verdict_bundle_info", help: "The active bundle revision (value 1).", labelNames: ["revision", "name"], registers: [this.registry] });
   readonly #activations = new Counter({ name: "verdict_bundle_activations_total", help: "Bundle activations by result.", labelNames: ["result"], registers: [this.registry] });
   readonly #policyCount = new Gauge({ name: "verdict_bundle_policies", help: "Policies in the active bundle.", registers: [this.registry] });
   readonly #activatedAt = new Gauge({ name: "verdict_bundle_activated_timestamp_seconds", help: "When the active bundle was activated (Unix time); age = time() - this.", registers: [this.registry] });
+  readonly #redisConfigured = new Gauge({ name: "verdict_redis_configured", help: "1 when a shared Redis is configured (redis.url), so verdict_redis_up == 0 means it is down.", registers: [this.registry] });
   readonly #redisUp = new Gauge({ name: "verdict_redis_up", help: "1 when the shared Redis answers, 0 when it does not or is not configured.", registers: [this.registry] });
   readonly #redisLatency = new Histogram({ name: "verdict_redis_command_duration_seconds", help: "Redis command latency.", buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #breaker = new Gauge({ name: "verdict_redis_breaker_open", help: "1 while the Redis circuit breaker is open (Redis bypassed).", registers: [this.registry] });
@@ -67,6 +69,7 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.#redisUp.set(0);
+    this.#redisConfigured.set(0);
     this.#breaker.set(0);
     // Every kind is exposed from the start, so a rate over it is defined before the first divergence.
     for (const kind of ["allow_to_deny", "deny_to_allow", "error"] as const) this.#shadowDivergences.inc({ kind }, 0);
@@ -79,6 +82,7 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   }
 
   refused(api: Api, error: VerdictError): void {
+    this.#refused.inc({ api, reason: error.code });
     if (CLIENT_ERRORS.has(error.code)) this.#invalid.inc({ api });
     else this.#failed.inc({ api, code: error.code });
   }
@@ -105,6 +109,11 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   /** A decision cache lookup. */
   lookup(tier: "local" | "shared", result: "hit" | "miss" | "error"): void {
     this.#cacheBy(tier, result).inc();
+  }
+
+  /** Whether a Redis is configured at all. */
+  redisConfigured(configured: boolean): void {
+    this.#redisConfigured.set(configured ? 1 : 0);
   }
 
   redisUp(up: boolean): void {

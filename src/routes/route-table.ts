@@ -16,6 +16,8 @@ export interface Route {
   readonly methods: ReadonlySet<string>;
   readonly path: PathTemplate;
   readonly action: string;
+  /** `deprecated: true` in routes.yaml: calls are still decided, and counted and reported as anomalies. */
+  readonly deprecated: boolean;
   readonly resource: {
     readonly type: string;
     readonly id: string;
@@ -57,7 +59,9 @@ export function parseRouteTable(text: string, readFile: (path: string) => string
 
 function parseRoute(y: YamlFields, path: FieldPath): Route {
   y.map(path);
-  y.only(path, ["methods", "path", "action", "resource"]);
+  y.only(path, ["methods", "path", "action", "resource", "deprecated"]);
+  const deprecated = y.get([...path, "deprecated"]) ?? false;
+  if (typeof deprecated !== "boolean") y.fail([...path, "deprecated"], "must be true or false");
   const methods = y.get([...path, "methods"]) === undefined ? ["GET"] : y.list([...path, "methods"]);
   if (methods.length === 0 || methods.some((m) => typeof m !== "string" || !METHODS.has(m.toUpperCase()))) y.fail([...path, "methods"], `must be a list of ${[...METHODS].join(", ")}`);
   const source = y.str([...path, "path"]);
@@ -91,6 +95,7 @@ function parseRoute(y: YamlFields, path: FieldPath): Route {
     methods: new Set(methods.map((m) => (m as string).toUpperCase())),
     path: template,
     action: y.str([...path, "action"]),
+    deprecated: deprecated as boolean,
     resource: { type: y.typeName([...at, "type"]), id: fill([...at, "id"]), attributes, parents },
   };
 }

@@ -27,9 +27,10 @@ export function addMainServices(
   active: ActiveBundle,
   shutdown: ShutdownState,
   envoy: EnvoyFrontDoor,
+  traced = false,
 ): void {
-  server.add(...authorizationService(decisions, plans));
-  server.add(...envoyService({ decisions, active, metrics: envoy.metrics, inventory: envoy.inventory }, envoy.settings));
+  server.add(...authorizationService(decisions, plans, traced));
+  server.add(...envoyService({ decisions, active, metrics: envoy.metrics, inventory: envoy.inventory }, envoy.settings, traced));
   server.add(...healthService(active, shutdown));
   addReflection(server, [file_verdict_v1_authorization, file_envoy_service_auth_v3_external_auth, file_grpc_health_v1_health]);
 }

@@ -58,6 +58,7 @@ routes:
       [`${ROUTE}unmatched: maybe\n`, 6, /deny or allow/],
       [`principal:\n  - peer: { type: App::Service }\n${ROUTE}`, 2, /trustDomains .* or ids/],
       [`principal:\n  - peer: { type: App::Service, trustDomains: ["spiffe://cluster.local"] }\n${ROUTE}`, 2, /SPIFFE trust domain/],
+      [`${ROUTE}  - path: /x\n    action: a\n    deprecated: "yes"\n    resource: { type: A, id: x }\n`, 8, /deprecated.*true or false/],
       [`routes: [\n`, 2, /./],
       [`routes:\n  - path: /a\n    path: /b\n`, 3, /unique|duplicate/i],
     ];
@@ -67,6 +68,11 @@ routes:
       assert.match(e.message, message);
       assert.match(e.message, /^routes\.yaml:\d+: /);
     }
+  });
+
+  it("a route may be marked deprecated; routes are not by default", () => {
+    const t = parse(`${ROUTE}  - path: /v0/docs/{id}\n    action: read\n    deprecated: true\n    resource: { type: App::Doc, id: "{id}" }\n`);
+    assert.deepEqual(t.routes.map((r) => r.deprecated), [false, true]);
   });
 
   it("needs at least one route", () => {

@@ -21,6 +21,9 @@ import {
 import type { UnmatchedInventory } from "../envoy/unmatched-inventory.js";
 import { serverDefinition, unary } from "../service-definition.js";
 import { toImpactReport } from "./impact-mapping.js";
+import { statusMethods } from "./status-methods.js";
+import type { AnomalySource } from "../../observability/anomaly/anomaly-report.js";
+import type { ReplicaStatus } from "../../observability/status/replica-status.js";
 
 /** Most examples a caller may ask for per group of an impact report. */
 const MAX_EXAMPLES = 1000;
@@ -34,6 +37,10 @@ export interface AdminServiceParts {
   readonly impact: SampleImpact | undefined;
   /** Gateway requests no route matched (ListUnmatchedRoutes). */
   readonly unmatched: UnmatchedInventory;
+  /** This replica's state (GetStatus). */
+  readonly status: ReplicaStatus;
+  /** Present when the anomaly detectors run (ListAnomalies). */
+  readonly anomalies: AnomalySource | undefined;
 }
 
 /** verdict.v1.PolicyAdminService: pushes, dry runs, shadows and rollbacks through the bundle registry; the unmatched-route inventory. */
@@ -97,6 +104,7 @@ export function adminService(registry: BundleRegistry, parts: AdminServiceParts)
         dropped: BigInt(unmatched.dropped),
       }),
     ),
+    ...statusMethods(parts.status, parts.anomalies),
   };
   return [serverDefinition(PolicyAdminService), impl];
 }

@@ -5,17 +5,19 @@ import type { PlanService } from "../../decision/plan-service.js";
 import { batchTooLarge } from "../../decision/request-limits.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
+import { toTraceCarrier } from "../../model/trace-carrier.js";
 import { serverDefinition, unary, unaryEncoded } from "../service-definition.js";
 import { fingerprintCheck } from "./check-fingerprint.js";
 import { batchTooLargeEncoded, checkTooLarge } from "./entity-count-scan.js";
 import { fromCheckRequest, toBatchError, toCheckResponse } from "./check-mapping.js";
 import { fromPlanRequest, toPlanResponse } from "./plan-mapping.js";
 
-/** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. */
-export function authorizationService(decisions: DecisionService, plans: PlanService): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+/** verdict.v1.AuthorizationService: maps the wire to the model and back; deciding is elsewhere. With `traced`, the caller's W3C trace context is read from the metadata. */
+export function authorizationService(decisions: DecisionService, plans: PlanService, traced = false): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+  const traceOf = (call: grpc.ServerUnaryCall<unknown, unknown>) => (traced ? toTraceCarrier(call.metadata.get("traceparent"), call.metadata.get("tracestate")) : undefined);
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
-    check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }) => {
+    check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }, call) => {
       // Far too many entities or parents is refused before decoding builds them.
       const tooLarge = checkTooLarge(bytes, decisions.limits);
       if (tooLarge !== undefined) {
@@ -31,9 +33,9 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
           return { request: fromCheckRequest(message), requestId: message.requestId, exact: canonical(message) };
         },
       };
-      return toCheckResponse(await decisions.decideEncoded(question, "check"));
+      return toCheckResponse(await decisions.decideEncoded(question, { api: "check", trace: traceOf(call) }));
     }),
-    batchCheck: unaryEncoded(AuthorizationService.method.batchCheck, async ({ bytes, decode }) => {
+    batchCheck: unaryEncoded(AuthorizationService.method.batchCheck, async ({ bytes, decode }, call) => {
       const tooLargeEncoded = batchTooLargeEncoded(bytes, decisions.limits);
       if (tooLargeEncoded !== undefined) {
         decisions.refuse("batch", tooLargeEncoded);
@@ -52,7 +54,7 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
           return { request: toVerdictError(err), requestId: c.requestId };
         }
       });
-      const results = await decisions.decideBatch(items, "batch");
+      const results = await decisions.decideBatch(items, "batch", traceOf(call));
       return create(BatchCheckResponseSchema, {
         results: results.map((r) =>
           r.ok ? create(BatchCheckResultSchema, { result: { case: "response", value: toCheckResponse(r.result) } }) : toBatchError(r.error),

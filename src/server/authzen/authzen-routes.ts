@@ -5,6 +5,7 @@ import type { BatchItem, DecisionService } from "../../decision/decision-service
 import { NO_SCHEMA_HINTS } from "../../engine/schema-hints.js";
 import { invalidArgument, toVerdictError, VerdictError } from "../../errors.js";
 import type { AuthzRequest } from "../../model/authz-request.js";
+import { type TraceCarrier, toTraceCarrier } from "../../model/trace-carrier.js";
 import { bearerChecker } from "../bearer-token.js";
 import { type HttpServer, sendJson } from "../http/http-server.js";
 import { BodyError, readJsonBody } from "../http/read-json-body.js";
@@ -18,11 +19,13 @@ export interface AuthzenSettings {
   readonly token: string | undefined;
   /** Base URL the metadata announces; unset: the scheme and Host the caller used. */
   readonly publicUrl: string | undefined;
+  /** Read the caller's W3C trace context (tracing on). */
+  readonly traced?: boolean;
 }
 
 /** One batch item as answered: a bare decision, with the error in `context` when it failed. */
 type ItemAnswer = { decision: boolean; context?: { error: { status: number; message: string } } };
-type Handler = (body: Record<string, unknown>, res: ServerResponse, requestId: string) => Promise<void>;
+type Handler = (body: Record<string, unknown>, res: ServerResponse, requestId: string, trace: TraceCarrier | undefined) => Promise<void>;
 
 /** Longest X-Request-ID accepted; it is echoed and logged. */
 const MAX_REQUEST_ID = 1024;
@@ -64,7 +67,7 @@ export function addAuthzenRoutes(http: HttpServer, decisions: DecisionService, a
     }
     if (!isObj(body)) return refuse(res, invalidArgument("request body: must be a JSON object"));
     try {
-      await handler(body, res, requestId);
+      await handler(body, res, requestId, settings.traced ? toTraceCarrier(req.headers.traceparent, req.headers.tracestate) : undefined);
     } catch (err) {
       refuse(res, toVerdictError(err));
     }
@@ -78,21 +81,21 @@ export function addAuthzenRoutes(http: HttpServer, decisions: DecisionService, a
       maxDepth: decisions.limits.maxDepth,
     });
   };
-  const decideOne = async (parts: AuthzenParts, requestId: string) =>
-    (await decisions.decide(mapped(parts), { api: "authzen", requestId })).decision === "allow";
+  const decideOne = async (parts: AuthzenParts, requestId: string, trace: TraceCarrier | undefined) =>
+    (await decisions.decide(mapped(parts), { api: "authzen", requestId, trace })).decision === "allow";
 
   http.route(
     "POST",
     "/access/v1/evaluation",
-    endpoint(async (body, res, requestId) => sendJson(res, 200, { decision: await decideOne(body, requestId) })),
+    endpoint(async (body, res, requestId, trace) => sendJson(res, 200, { decision: await decideOne(body, requestId, trace) })),
   );
 
   http.route(
     "POST",
     "/access/v1/evaluations",
-    endpoint(async (body, res, requestId) => {
+    endpoint(async (body, res, requestId, trace) => {
       const batch = readEvaluationsRequest(body, decisions.limits.maxBatchSize);
-      if (batch.kind === "single") return sendJson(res, 200, { decision: await decideOne(batch.parts, requestId) });
+      if (batch.kind === "single") return sendJson(res, 200, { decision: await decideOne(batch.parts, requestId, trace) });
       const requests = batch.items.map((parts, i) => {
         try {
           if (parts === undefined) throw invalidArgument("must be an object");
@@ -104,12 +107,12 @@ export function addAuthzenRoutes(http: HttpServer, decisions: DecisionService, a
       });
       let answers: ItemAnswer[];
       if (batch.semantic === "execute_all") {
-        answers = (await decisions.decideBatch(requests, "authzen")).map(toItemAnswer);
+        answers = (await decisions.decideBatch(requests, "authzen", trace)).map(toItemAnswer);
       } else {
         // Short-circuiting semantics are sequential by definition: later items are not evaluated.
         answers = [];
         for (const item of requests) {
-          const [result] = await decisions.decideBatch([item], "authzen");
+          const [result] = await decisions.decideBatch([item], "authzen", trace);
           const answer = toItemAnswer(result!);
           answers.push(answer);
           if (stopsAfter(batch.semantic, answer.decision)) break;

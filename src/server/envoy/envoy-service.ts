@@ -3,6 +3,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { pathTooLong } from "../../decision/request-limits.js";
 import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
+import { toTraceCarrier } from "../../model/trace-carrier.js";
 import { decideGatewayRequest, type GatewayDoor, type GatewayMetrics } from "../http/gateway-decision.js";
 import { serverDefinition } from "../service-definition.js";
 import { factsOf } from "./envoy-facts.js";
@@ -33,12 +34,12 @@ const PRINCIPAL_HEADER = "x-verdict-principal";
  * refuses) is an explicit DeniedHttpResponse in a successful RPC: a gRPC error would leave the
  * outcome to Envoy's failure_mode_allow, which is how past ext_authz bypasses happened.
  */
-export function envoyService(door: GatewayDoor, settings: EnvoySettings): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+export function envoyService(door: GatewayDoor, settings: EnvoySettings, traced = false): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const refuse = (status: StatusCode, reason: string, invalidToken = false) => denied(status, { error: reason }, { decision: "deny", reason }, undefined, invalidToken);
   // Whatever OK answer Envoy gets, these never reach the upstream from the client.
   const alwaysRemove = [...(settings.removeAuthorization ? ["authorization"] : []), PRINCIPAL_HEADER];
 
-  const check = async (req: CheckRequest): Promise<CheckResponse> => {
+  const check = async (req: CheckRequest, callMetadata: grpc.Metadata): Promise<CheckResponse> => {
     const longPath = pathTooLong(req.attributes?.request?.http?.path ?? "", door.decisions.limits);
     if (longPath !== undefined) return refuse(StatusCode.URITooLong, longPath.message);
     let facts;
@@ -49,7 +50,9 @@ export function envoyService(door: GatewayDoor, settings: EnvoySettings): [grpc.
     }
     if (facts === undefined) return refuse(StatusCode.Forbidden, "no HTTP request to authorize");
     const requestId = facts.headers.get("x-request-id")?.[0] ?? req.attributes?.request?.http?.id ?? "";
-    const outcome = await decideGatewayRequest(door, facts, "envoy", requestId);
+    // The client's trace context travels in the HTTP headers Envoy forwards; else the ext_authz call's own.
+    const trace = traced ? (toTraceCarrier(facts.headers.get("traceparent"), facts.headers.get("tracestate")) ?? toTraceCarrier(callMetadata.get("traceparent"), callMetadata.get("tracestate"))) : undefined;
+    const outcome = await decideGatewayRequest(door, facts, "envoy", requestId, trace);
     if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason, outcome.invalidToken);
     if (outcome.kind === "failure") return refuse(StatusCode.Forbidden, outcome.reason);
     if (outcome.kind === "pass") return allowed({ headers: [], remove: alwaysRemove }, { decision: "unmatched" });
@@ -73,7 +76,7 @@ export function envoyService(door: GatewayDoor, settings: EnvoySettings): [grpc.
       callback(null, refuse(StatusCode.BadRequest, "malformed authorization request (invalid UTF-8 or encoding)"));
       return;
     }
-    check(req).then(
+    check(req, call.metadata).then(
       (res) => callback(null, res),
       () => callback(null, refuse(StatusCode.Forbidden, "internal error")),
     );

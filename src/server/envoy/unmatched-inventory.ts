@@ -6,6 +6,25 @@ export interface UnmatchedRoute {
   readonly count: number;
   /** When it was last seen (ms since the epoch). */
   readonly lastSeen: number;
+  /** When it was first seen (ms since the epoch). */
+  readonly firstSeen: number;
+  /** The most frequent callers (client addresses), most calls first; at most MAX_CALLERS. */
+  readonly callers: readonly string[];
+}
+
+/** Callers kept per entry: a space-saving top-k, so a flood of addresses cannot grow an entry. */
+const MAX_CALLERS = 5;
+type Entry = { method: string; template: string; count: number; lastSeen: number; firstSeen: number; callers: Map<string, number> };
+
+/** Counts a caller; when the entry is full, the least frequent is replaced and its count inherited (space-saving). */
+function countCaller(callers: Map<string, number>, caller: string): void {
+  const n = callers.get(caller);
+  if (n !== undefined) return void callers.set(caller, n + 1);
+  if (callers.size < MAX_CALLERS) return void callers.set(caller, 1);
+  let min: [string, number] | undefined;
+  for (const e of callers) if (min === undefined || e[1] < min[1]) min = e;
+  callers.delete(min![0]);
+  callers.set(caller, min![1] + 1);
 }
 
 /**
@@ -16,7 +35,7 @@ export interface UnmatchedRoute {
 export class UnmatchedInventory {
   readonly #max: number;
   readonly #now: () => number;
-  readonly #seen = new Map<string, { method: string; template: string; count: number; lastSeen: number }>();
+  readonly #seen = new Map<string, Entry>();
   #dropped = 0;
 
   /** `max` bounds the distinct entries kept, whatever clients send. */
@@ -25,20 +44,25 @@ export class UnmatchedInventory {
     this.#now = now;
   }
 
-  /** Counts one request; a new entry beyond the bound is only counted as dropped. */
-  record(method: string, template: string): void {
+  /** Counts one request (and its caller); a new entry beyond the bound is only counted as dropped. */
+  record(method: string, template: string, caller?: string): void {
     const key = `${method} ${template}`;
-    const entry = this.#seen.get(key);
+    let entry = this.#seen.get(key);
     if (entry !== undefined) {
       entry.count++;
       entry.lastSeen = this.#now();
-    } else if (this.#seen.size < this.#max) this.#seen.set(key, { method, template, count: 1, lastSeen: this.#now() });
-    else this.#dropped++;
+    } else if (this.#seen.size < this.#max) {
+      const now = this.#now();
+      this.#seen.set(key, (entry = { method, template, count: 1, lastSeen: now, firstSeen: now, callers: new Map() }));
+    } else this.#dropped++;
+    if (entry !== undefined && caller !== undefined && caller !== "") countCaller(entry.callers, caller);
   }
 
   /** Entries, most frequent first. */
   list(): UnmatchedRoute[] {
-    return [...this.#seen.values()].map((e) => ({ ...e })).sort((a, b) => b.count - a.count || a.template.localeCompare(b.template));
+    return [...this.#seen.values()]
+      .map((e) => ({ ...e, callers: [...e.callers].sort((a, b) => b[1] - a[1]).map(([c]) => c) }))
+      .sort((a, b) => b.count - a.count || a.template.localeCompare(b.template));
   }
 
   /** Requests whose entry was not kept because the inventory was full. */

@@ -1,3 +1,4 @@
+import type { TraceCarrier } from "../../model/trace-carrier.js";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
 import type { DecisionService } from "../../decision/decision-service.js";
 import { toVerdictError } from "../../errors.js";
@@ -36,7 +37,7 @@ export type GatewayOutcome =
  * mapping, principal sources, normalization, the unmatched inventory, then the shared decision
  * path (cache, metrics under `api`, decision log). Never throws.
  */
-export async function decideGatewayRequest(door: GatewayDoor, facts: HttpFacts, api: Api, requestId: string): Promise<GatewayOutcome> {
+export async function decideGatewayRequest(door: GatewayDoor, facts: HttpFacts, api: Api, requestId: string, trace?: TraceCarrier): Promise<GatewayOutcome> {
   const table = door.active.snapshot?.routes;
   if (table === undefined) return { kind: "failure", unavailable: door.active.snapshot === undefined, reason: door.active.snapshot === undefined ? "no active bundle" : "the active bundle has no routes.yaml" };
   let outcome;
@@ -46,13 +47,15 @@ export async function decideGatewayRequest(door: GatewayDoor, facts: HttpFacts, 
     return { kind: "failure", unavailable: false, reason: "internal error" };
   }
   if (outcome.kind === "refuse") return outcome;
+  const source = "address" in facts.source ? facts.source.address : "";
   if (outcome.kind === "unmatched") {
     door.metrics.unmatched(outcome.method);
-    door.inventory.record(outcome.method, outcome.template);
+    door.inventory.record(outcome.method, outcome.template, source);
     return outcome.allow ? { kind: "pass" } : { kind: "refuse", status: 403, reason: "no route matches this request" };
   }
   try {
-    const result = await door.decisions.decide(outcome.request, { api, requestId });
+    const origin = { route: `${facts.method.toUpperCase()} ${outcome.route.path.source}`, deprecated: outcome.route.deprecated, source };
+    const result = await door.decisions.decide(outcome.request, { api, requestId, trace, origin });
     return { kind: "decided", result, principalId: outcome.principalId };
   } catch (err) {
     const e = toVerdictError(err);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file verdict/v1/admin.proto.
  */
 export const file_verdict_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIloKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIEg4KBnNoYWRvdxgDIAEoCBIUCgxtYXhfZXhhbXBsZXMYBCABKA0iQQoRUG9saWN5VGVzdE91dGNvbWUSDAoEbmFtZRgBIAEoCRIOCgZwYXNzZWQYAiABKAgSDgoGZGV0YWlsGAMgASgJIqcBChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUSKAoGaW1wYWN0GAQgASgLMhgudmVyZGljdC52MS5JbXBhY3RSZXBvcnQiwgIKDEltcGFjdFJlcG9ydBIXCg9hY3RpdmVfcmV2aXNpb24YASABKAkSGgoSY2FuZGlkYXRlX3JldmlzaW9uGAIgASgJEhAKCHJlcXVlc3RzGAMgASgNEhEKCXVuY2hhbmdlZBgEIAEoDRIPCgdmbGlwcGVkGAUgASgNEhUKDWFsbG93X3RvX2RlbnkYBiABKA0SFQoNZGVueV90b19hbGxvdxgHIAEoDRIOCgZlcnJvcnMYCCABKA0SKgoJYnlfYWN0aW9uGAkgAygLMhcudmVyZGljdC52MS5JbXBhY3RHcm91cBIqCglieV9wb2xpY3kYCiADKAsyFy52ZXJkaWN0LnYxLkltcGFjdEdyb3VwEjEKDmVycm9yX2V4YW1wbGVzGAsgAygLMhkudmVyZGljdC52MS5JbXBhY3RFeGFtcGxlInUKC0ltcGFjdEdyb3VwEgsKA2tleRgBIAEoCRIVCg1hbGxvd190b19kZW55GAIgASgNEhUKDWRlbnlfdG9fYWxsb3cYAyABKA0SKwoIZXhhbXBsZXMYBCADKAsyGS52ZXJkaWN0LnYxLkltcGFjdEV4YW1wbGUiiwIKDUltcGFjdEV4YW1wbGUSEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtkZWNpc2lvbl9pZBgCIAEoCRIoCglwcmluY2lwYWwYAyABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBIlCgZhY3Rpb24YBCABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBInCghyZXNvdXJjZRgFIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEikKBmFjdGl2ZRgGIAEoCzIZLnZlcmRpY3QudjEuSW1wYWN0T3V0Y29tZRIsCgljYW5kaWRhdGUYByABKAsyGS52ZXJkaWN0LnYxLkltcGFjdE91dGNvbWUiZAoNSW1wYWN0T3V0Y29tZRImCghkZWNpc2lvbhgBIAEoDjIULnZlcmRpY3QudjEuRGVjaXNpb24SHAoUZGV0ZXJtaW5pbmdfcG9saWNpZXMYAiADKAkSDQoFZXJyb3IYAyABKAkiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJpChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8SJgoGc2hhZG93GAIgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvIhQKEkxpc3RCdW5kbGVzUmVxdWVzdCI+ChNMaXN0QnVuZGxlc1Jlc3BvbnNlEicKB2J1bmRsZXMYASADKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iKQoVQWN0aXZhdGVCdW5kbGVSZXF1ZXN0EhAKCHJldmlzaW9uGAEgASgJIkAKFkFjdGl2YXRlQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvItoBCgpCdW5kbGVJbmZvEgwKBG5hbWUYASABKAkSEAoIcmV2aXNpb24YAiABKAkSDgoGZGlnZXN0GAMgASgJEhQKDHBvbGljeV9jb3VudBgEIAEoDRIUCgxhY3RpdmF0ZWRfYXQYBSABKAkSFAoMYWN0aXZhdGVkX2J5GAYgASgJEhEKCXNpZ25lZF9hdBgHIAEoCRIOCgZhY3RpdmUYCCABKAgSDgoGc2hhZG93GAkgASgIEhQKDHNoYWRvd19zaW5jZRgKIAEoCRIRCglzaGFkb3dfYnkYCyABKAkiHAoaTGlzdFVubWF0Y2hlZFJvdXRlc1JlcXVlc3QiVAoOVW5tYXRjaGVkUm91dGUSDgoGbWV0aG9kGAEgASgJEhAKCHRlbXBsYXRlGAIgASgJEg0KBWNvdW50GAMgASgEEhEKCWxhc3Rfc2VlbhgEIAEoCSJaChtMaXN0VW5tYXRjaGVkUm91dGVzUmVzcG9uc2USKgoGcm91dGVzGAEgAygLMhoudmVyZGljdC52MS5Vbm1hdGNoZWRSb3V0ZRIPCgdkcm9wcGVkGAIgASgEMs4DChJQb2xpY3lBZG1pblNlcnZpY2USSwoKUHVzaEJ1bmRsZRIdLnZlcmRpY3QudjEuUHVzaEJ1bmRsZVJlcXVlc3QaHi52ZXJkaWN0LnYxLlB1c2hCdW5kbGVSZXNwb25zZRJaCg9HZXRBY3RpdmVCdW5kbGUSIi52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlcXVlc3QaIy52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlc3BvbnNlEk4KC0xpc3RCdW5kbGVzEh4udmVyZGljdC52MS5MaXN0QnVuZGxlc1JlcXVlc3QaHy52ZXJkaWN0LnYxLkxpc3RCdW5kbGVzUmVzcG9uc2USVwoOQWN0aXZhdGVCdW5kbGUSIS52ZXJkaWN0LnYxLkFjdGl2YXRlQnVuZGxlUmVxdWVzdBoiLnZlcmRpY3QudjEuQWN0aXZhdGVCdW5kbGVSZXNwb25zZRJmChNMaXN0VW5tYXRjaGVkUm91dGVzEiYudmVyZGljdC52MS5MaXN0VW5tYXRjaGVkUm91dGVzUmVxdWVzdBonLnZlcmRpY3QudjEuTGlzdFVubWF0Y2hlZFJvdXRlc1Jlc3BvbnNlYgZwcm90bzM", [file_verdict_v1_authorization]);
+  fileDesc("ChZ2ZXJkaWN0L3YxL2FkbWluLnByb3RvEgp2ZXJkaWN0LnYxIloKEVB1c2hCdW5kbGVSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIPCgdkcnlfcnVuGAIgASgIEg4KBnNoYWRvdxgDIAEoCBIUCgxtYXhfZXhhbXBsZXMYBCABKA0iQQoRUG9saWN5VGVzdE91dGNvbWUSDAoEbmFtZRgBIAEoCRIOCgZwYXNzZWQYAiABKAgSDgoGZGV0YWlsGAMgASgJIqcBChJQdXNoQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvEhEKCWFjdGl2YXRlZBgCIAEoCBIsCgV0ZXN0cxgDIAMoCzIdLnZlcmRpY3QudjEuUG9saWN5VGVzdE91dGNvbWUSKAoGaW1wYWN0GAQgASgLMhgudmVyZGljdC52MS5JbXBhY3RSZXBvcnQiwgIKDEltcGFjdFJlcG9ydBIXCg9hY3RpdmVfcmV2aXNpb24YASABKAkSGgoSY2FuZGlkYXRlX3JldmlzaW9uGAIgASgJEhAKCHJlcXVlc3RzGAMgASgNEhEKCXVuY2hhbmdlZBgEIAEoDRIPCgdmbGlwcGVkGAUgASgNEhUKDWFsbG93X3RvX2RlbnkYBiABKA0SFQoNZGVueV90b19hbGxvdxgHIAEoDRIOCgZlcnJvcnMYCCABKA0SKgoJYnlfYWN0aW9uGAkgAygLMhcudmVyZGljdC52MS5JbXBhY3RHcm91cBIqCglieV9wb2xpY3kYCiADKAsyFy52ZXJkaWN0LnYxLkltcGFjdEdyb3VwEjEKDmVycm9yX2V4YW1wbGVzGAsgAygLMhkudmVyZGljdC52MS5JbXBhY3RFeGFtcGxlInUKC0ltcGFjdEdyb3VwEgsKA2tleRgBIAEoCRIVCg1hbGxvd190b19kZW55GAIgASgNEhUKDWRlbnlfdG9fYWxsb3cYAyABKA0SKwoIZXhhbXBsZXMYBCADKAsyGS52ZXJkaWN0LnYxLkltcGFjdEV4YW1wbGUiiwIKDUltcGFjdEV4YW1wbGUSEgoKcmVxdWVzdF9pZBgBIAEoCRITCgtkZWNpc2lvbl9pZBgCIAEoCRIoCglwcmluY2lwYWwYAyABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBIlCgZhY3Rpb24YBCABKAsyFS52ZXJkaWN0LnYxLkVudGl0eVVpZBInCghyZXNvdXJjZRgFIAEoCzIVLnZlcmRpY3QudjEuRW50aXR5VWlkEikKBmFjdGl2ZRgGIAEoCzIZLnZlcmRpY3QudjEuSW1wYWN0T3V0Y29tZRIsCgljYW5kaWRhdGUYByABKAsyGS52ZXJkaWN0LnYxLkltcGFjdE91dGNvbWUiZAoNSW1wYWN0T3V0Y29tZRImCghkZWNpc2lvbhgBIAEoDjIULnZlcmRpY3QudjEuRGVjaXNpb24SHAoUZGV0ZXJtaW5pbmdfcG9saWNpZXMYAiADKAkSDQoFZXJyb3IYAyABKAkiGAoWR2V0QWN0aXZlQnVuZGxlUmVxdWVzdCJpChdHZXRBY3RpdmVCdW5kbGVSZXNwb25zZRImCgZidW5kbGUYASABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8SJgoGc2hhZG93GAIgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvIhQKEkxpc3RCdW5kbGVzUmVxdWVzdCI+ChNMaXN0QnVuZGxlc1Jlc3BvbnNlEicKB2J1bmRsZXMYASADKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8iKQoVQWN0aXZhdGVCdW5kbGVSZXF1ZXN0EhAKCHJldmlzaW9uGAEgASgJIkAKFkFjdGl2YXRlQnVuZGxlUmVzcG9uc2USJgoGYnVuZGxlGAEgASgLMhYudmVyZGljdC52MS5CdW5kbGVJbmZvItoBCgpCdW5kbGVJbmZvEgwKBG5hbWUYASABKAkSEAoIcmV2aXNpb24YAiABKAkSDgoGZGlnZXN0GAMgASgJEhQKDHBvbGljeV9jb3VudBgEIAEoDRIUCgxhY3RpdmF0ZWRfYXQYBSABKAkSFAoMYWN0aXZhdGVkX2J5GAYgASgJEhEKCXNpZ25lZF9hdBgHIAEoCRIOCgZhY3RpdmUYCCABKAgSDgoGc2hhZG93GAkgASgIEhQKDHNoYWRvd19zaW5jZRgKIAEoCRIRCglzaGFkb3dfYnkYCyABKAkiHAoaTGlzdFVubWF0Y2hlZFJvdXRlc1JlcXVlc3QiVAoOVW5tYXRjaGVkUm91dGUSDgoGbWV0aG9kGAEgASgJEhAKCHRlbXBsYXRlGAIgASgJEg0KBWNvdW50GAMgASgEEhEKCWxhc3Rfc2VlbhgEIAEoCSJaChtMaXN0VW5tYXRjaGVkUm91dGVzUmVzcG9uc2USKgoGcm91dGVzGAEgAygLMhoudmVyZGljdC52MS5Vbm1hdGNoZWRSb3V0ZRIPCgdkcm9wcGVkGAIgASgEIhIKEEdldFN0YXR1c1JlcXVlc3Qi6wIKEUdldFN0YXR1c1Jlc3BvbnNlEg8KB3JlcGxpY2EYASABKAkSEgoKc3RhcnRlZF9hdBgCIAEoCRImCgZidW5kbGUYAyABKAsyFi52ZXJkaWN0LnYxLkJ1bmRsZUluZm8SOgoVbGFzdF9hY3RpdmF0aW9uX2Vycm9yGAQgASgLMhsudmVyZGljdC52MS5BY3RpdmF0aW9uRXJyb3ISJgoFcmVkaXMYBSABKAsyFy52ZXJkaWN0LnYxLlJlZGlzU3RhdHVzEiUKBWNhY2hlGAYgASgLMhYudmVyZGljdC52MS5DYWNoZVNpemVzEjcKDGRlY2lzaW9uX2xvZxgHIAMoCzIhLnZlcmRpY3QudjEuRGVjaXNpb25Mb2dTaW5rU3RhdHVzEioKB3RyYWNpbmcYCCABKAsyGS52ZXJkaWN0LnYxLlRyYWNpbmdTdGF0dXMSGQoRYW5vbWFsaWVzX2VuYWJsZWQYCSABKAgiOgoPQWN0aXZhdGlvbkVycm9yEg8KB21lc3NhZ2UYASABKAkSCgoCYXQYAiABKAkSCgoCYnkYAyABKAkiYwoLUmVkaXNTdGF0dXMSEgoKY29uZmlndXJlZBgBIAEoCBIQCgh0b3BvbG9neRgCIAEoCRIRCgllbmRwb2ludHMYAyADKAkSCgoCdXAYBCABKAgSDwoHYnJlYWtlchgFIAEoCSJPCgpDYWNoZVNpemVzEg8KB2VuYWJsZWQYASABKAgSFQoNbG9jYWxfZW50cmllcxgCIAEoBBIZChFsb2NhbF9tYXhfZW50cmllcxgDIAEoBCKnAQoVRGVjaXNpb25Mb2dTaW5rU3RhdHVzEgwKBG5hbWUYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSDwoHd3JpdHRlbhgDIAEoBBIPCgdzaGlwcGVkGAQgASgEEg8KB2Ryb3BwZWQYBSABKAQSEwoLc2FtcGxlZF9vdXQYBiABKAQSDwoHYmFja2xvZxgHIAEoBBISCgpsYXN0X2Vycm9yGAggASgJIkoKDVRyYWNpbmdTdGF0dXMSDwoHZW5hYmxlZBgBIAEoCBIQCghlbmRwb2ludBgCIAEoCRIWCg5zYW1wbGluZ19yYXRpbxgDIAEoASIWChRMaXN0QW5vbWFsaWVzUmVxdWVzdCJqCgdBbm9tYWx5EgwKBGtpbmQYASABKAkSDwoHc3ViamVjdBgCIAEoCRIKCgJhdBgDIAEoCRINCgV2YWx1ZRgEIAEoARIQCghiYXNlbGluZRgFIAEoARITCgtkZWNpc2lvbl9pZBgGIAEoCSJ0CglTaGFkb3dBcGkSDgoGbWV0aG9kGAEgASgJEhAKCHRlbXBsYXRlGAIgASgJEg0KBWNvdW50GAMgASgEEhIKCmZpcnN0X3NlZW4YBCABKAkSEQoJbGFzdF9zZWVuGAUgASgJEg8KB2NhbGxlcnMYBiADKAkiKwoMQW5vbWFseUNvdW50EgwKBGtpbmQYASABKAkSDQoFY291bnQYAiABKAQi7gEKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRImCglhbm9tYWxpZXMYASADKAsyEy52ZXJkaWN0LnYxLkFub21hbHkSKAoGY291bnRzGAIgAygLMhgudmVyZGljdC52MS5Bbm9tYWx5Q291bnQSMwoRZGVwcmVjYXRlZF9yb3V0ZXMYAyADKAsyGC52ZXJkaWN0LnYxLkFub21hbHlDb3VudBIqCgtzaGFkb3dfYXBpcxgEIAMoCzIVLnZlcmRpY3QudjEuU2hhZG93QXBpEg8KB3NraXBwZWQYBSABKAQSEQoJd2FybWVkX3VwGAYgASgIMu4EChJQb2xpY3lBZG1pblNlcnZpY2USSwoKUHVzaEJ1bmRsZRIdLnZlcmRpY3QudjEuUHVzaEJ1bmRsZVJlcXVlc3QaHi52ZXJkaWN0LnYxLlB1c2hCdW5kbGVSZXNwb25zZRJaCg9HZXRBY3RpdmVCdW5kbGUSIi52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlcXVlc3QaIy52ZXJkaWN0LnYxLkdldEFjdGl2ZUJ1bmRsZVJlc3BvbnNlEk4KC0xpc3RCdW5kbGVzEh4udmVyZGljdC52MS5MaXN0QnVuZGxlc1JlcXVlc3QaHy52ZXJkaWN0LnYxLkxpc3RCdW5kbGVzUmVzcG9uc2USVwoOQWN0aXZhdGVCdW5kbGUSIS52ZXJkaWN0LnYxLkFjdGl2YXRlQnVuZGxlUmVxdWVzdBoiLnZlcmRpY3QudjEuQWN0aXZhdGVCdW5kbGVSZXNwb25zZRJmChNMaXN0VW5tYXRjaGVkUm91dGVzEiYudmVyZGljdC52MS5MaXN0VW5tYXRjaGVkUm91dGVzUmVxdWVzdBonLnZlcmRpY3QudjEuTGlzdFVubWF0Y2hlZFJvdXRlc1Jlc3BvbnNlEkgKCUdldFN0YXR1cxIcLnZlcmRpY3QudjEuR2V0U3RhdHVzUmVxdWVzdBodLnZlcmRpY3QudjEuR2V0U3RhdHVzUmVzcG9uc2USVAoNTGlzdEFub21hbGllcxIgLnZlcmRpY3QudjEuTGlzdEFub21hbGllc1JlcXVlc3QaIS52ZXJkaWN0LnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZWIGcHJvdG8z", [file_verdict_v1_authorization]);
 
 /**
  * PushBundleRequest carries one bundle archive.
@@ -674,6 +674,527 @@ export const ListUnmatchedRoutesResponseSchema: GenMessage<ListUnmatchedRoutesRe
   messageDesc(file_verdict_v1_admin, 16);
 
 /**
+ * GetStatusRequest has no fields.
+ *
+ * @generated from message verdict.v1.GetStatusRequest
+ */
+export type GetStatusRequest = Message<"verdict.v1.GetStatusRequest"> & {
+};
+
+/**
+ * Describes the message verdict.v1.GetStatusRequest.
+ * Use `create(GetStatusRequestSchema)` to create a new message.
+ */
+export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 17);
+
+/**
+ * GetStatusResponse describes one replica.
+ *
+ * @generated from message verdict.v1.GetStatusResponse
+ */
+export type GetStatusResponse = Message<"verdict.v1.GetStatusResponse"> & {
+  /**
+   * The replica: host name and process id.
+   *
+   * @generated from field: string replica = 1;
+   */
+  replica: string;
+
+  /**
+   * When the process started (RFC 3339).
+   *
+   * @generated from field: string started_at = 2;
+   */
+  startedAt: string;
+
+  /**
+   * The active bundle (with when and by whom it was activated); unset before the first.
+   *
+   * @generated from field: verdict.v1.BundleInfo bundle = 3;
+   */
+  bundle?: BundleInfo | undefined;
+
+  /**
+   * The last bundle this replica refused, if any since start.
+   *
+   * @generated from field: verdict.v1.ActivationError last_activation_error = 4;
+   */
+  lastActivationError?: ActivationError | undefined;
+
+  /**
+   * The shared Redis, if configured.
+   *
+   * @generated from field: verdict.v1.RedisStatus redis = 5;
+   */
+  redis?: RedisStatus | undefined;
+
+  /**
+   * The decision cache.
+   *
+   * @generated from field: verdict.v1.CacheSizes cache = 6;
+   */
+  cache?: CacheSizes | undefined;
+
+  /**
+   * Decision-log sinks: the local one and the remote one, if configured.
+   *
+   * @generated from field: repeated verdict.v1.DecisionLogSinkStatus decision_log = 7;
+   */
+  decisionLog: DecisionLogSinkStatus[];
+
+  /**
+   * Tracing settings in force.
+   *
+   * @generated from field: verdict.v1.TracingStatus tracing = 8;
+   */
+  tracing?: TracingStatus | undefined;
+
+  /**
+   * Whether the anomaly detectors run.
+   *
+   * @generated from field: bool anomalies_enabled = 9;
+   */
+  anomaliesEnabled: boolean;
+};
+
+/**
+ * Describes the message verdict.v1.GetStatusResponse.
+ * Use `create(GetStatusResponseSchema)` to create a new message.
+ */
+export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 18);
+
+/**
+ * ActivationError is a refused bundle activation.
+ *
+ * @generated from message verdict.v1.ActivationError
+ */
+export type ActivationError = Message<"verdict.v1.ActivationError"> & {
+  /**
+   * Why it was refused.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * When (RFC 3339).
+   *
+   * @generated from field: string at = 2;
+   */
+  at: string;
+
+  /**
+   * Who or what asked: an admin caller or a bundle source.
+   *
+   * @generated from field: string by = 3;
+   */
+  by: string;
+};
+
+/**
+ * Describes the message verdict.v1.ActivationError.
+ * Use `create(ActivationErrorSchema)` to create a new message.
+ */
+export const ActivationErrorSchema: GenMessage<ActivationError> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 19);
+
+/**
+ * RedisStatus is the shared cache's Redis as this replica sees it.
+ *
+ * @generated from message verdict.v1.RedisStatus
+ */
+export type RedisStatus = Message<"verdict.v1.RedisStatus"> & {
+  /**
+   * Whether a Redis is configured (redis.url); the other fields are empty when not.
+   *
+   * @generated from field: bool configured = 1;
+   */
+  configured: boolean;
+
+  /**
+   * The topology: standalone, sentinel or cluster.
+   *
+   * @generated from field: string topology = 2;
+   */
+  topology: string;
+
+  /**
+   * The endpoints configured (host:port), without credentials.
+   *
+   * @generated from field: repeated string endpoints = 3;
+   */
+  endpoints: string[];
+
+  /**
+   * Whether the last command succeeded.
+   *
+   * @generated from field: bool up = 4;
+   */
+  up: boolean;
+
+  /**
+   * The circuit breaker: closed, open or half-open.
+   *
+   * @generated from field: string breaker = 5;
+   */
+  breaker: string;
+};
+
+/**
+ * Describes the message verdict.v1.RedisStatus.
+ * Use `create(RedisStatusSchema)` to create a new message.
+ */
+export const RedisStatusSchema: GenMessage<RedisStatus> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 20);
+
+/**
+ * CacheSizes describes the decision cache.
+ *
+ * @generated from message verdict.v1.CacheSizes
+ */
+export type CacheSizes = Message<"verdict.v1.CacheSizes"> & {
+  /**
+   * Whether decisions are cached.
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * Decisions in the in-process cache now.
+   *
+   * @generated from field: uint64 local_entries = 2;
+   */
+  localEntries: bigint;
+
+  /**
+   * Its bound.
+   *
+   * @generated from field: uint64 local_max_entries = 3;
+   */
+  localMaxEntries: bigint;
+};
+
+/**
+ * Describes the message verdict.v1.CacheSizes.
+ * Use `create(CacheSizesSchema)` to create a new message.
+ */
+export const CacheSizesSchema: GenMessage<CacheSizes> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 21);
+
+/**
+ * DecisionLogSinkStatus accounts for one sink: decisions = written + shipped + dropped + sampled_out + backlog.
+ *
+ * @generated from message verdict.v1.DecisionLogSinkStatus
+ */
+export type DecisionLogSinkStatus = Message<"verdict.v1.DecisionLogSinkStatus"> & {
+  /**
+   * The sink: local (stdout or a file) or http.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Where it goes (stdout, a path, a URL without credentials), or off.
+   *
+   * @generated from field: string destination = 2;
+   */
+  destination: string;
+
+  /**
+   * Lines handed to the local sink.
+   *
+   * @generated from field: uint64 written = 3;
+   */
+  written: bigint;
+
+  /**
+   * Lines a remote sink acknowledged (2xx).
+   *
+   * @generated from field: uint64 shipped = 4;
+   */
+  shipped: bigint;
+
+  /**
+   * Lines dropped: buffer full, or retries exhausted.
+   *
+   * @generated from field: uint64 dropped = 5;
+   */
+  dropped: bigint;
+
+  /**
+   * ALLOW decisions not logged because of sampling.
+   *
+   * @generated from field: uint64 sampled_out = 6;
+   */
+  sampledOut: bigint;
+
+  /**
+   * Lines waiting to be shipped (buffered or in flight).
+   *
+   * @generated from field: uint64 backlog = 7;
+   */
+  backlog: bigint;
+
+  /**
+   * The last shipping error, if any.
+   *
+   * @generated from field: string last_error = 8;
+   */
+  lastError: string;
+};
+
+/**
+ * Describes the message verdict.v1.DecisionLogSinkStatus.
+ * Use `create(DecisionLogSinkStatusSchema)` to create a new message.
+ */
+export const DecisionLogSinkStatusSchema: GenMessage<DecisionLogSinkStatus> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 22);
+
+/**
+ * TracingStatus is the OpenTelemetry tracing configuration in force.
+ *
+ * @generated from message verdict.v1.TracingStatus
+ */
+export type TracingStatus = Message<"verdict.v1.TracingStatus"> & {
+  /**
+   * Whether decision spans are exported.
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * The OTLP/HTTP traces endpoint.
+   *
+   * @generated from field: string endpoint = 2;
+   */
+  endpoint: string;
+
+  /**
+   * The sampling ratio for traces that arrive without a sampled parent.
+   *
+   * @generated from field: double sampling_ratio = 3;
+   */
+  samplingRatio: number;
+};
+
+/**
+ * Describes the message verdict.v1.TracingStatus.
+ * Use `create(TracingStatusSchema)` to create a new message.
+ */
+export const TracingStatusSchema: GenMessage<TracingStatus> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 23);
+
+/**
+ * ListAnomaliesRequest has no fields.
+ *
+ * @generated from message verdict.v1.ListAnomaliesRequest
+ */
+export type ListAnomaliesRequest = Message<"verdict.v1.ListAnomaliesRequest"> & {
+};
+
+/**
+ * Describes the message verdict.v1.ListAnomaliesRequest.
+ * Use `create(ListAnomaliesRequestSchema)` to create a new message.
+ */
+export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 24);
+
+/**
+ * Anomaly is one signal raised from the decision stream.
+ *
+ * @generated from message verdict.v1.Anomaly
+ */
+export type Anomaly = Message<"verdict.v1.Anomaly"> & {
+  /**
+   * deny_burst_principal, deny_burst_source, enumeration, new_principal, new_route, new_action or deprecated_route.
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * What it is about: a principal uid, a source, a route or an action.
+   *
+   * @generated from field: string subject = 2;
+   */
+  subject: string;
+
+  /**
+   * When it was raised (RFC 3339).
+   *
+   * @generated from field: string at = 3;
+   */
+  at: string;
+
+  /**
+   * The measure behind it: denies in the window, distinct resources, calls.
+   *
+   * @generated from field: double value = 4;
+   */
+  value: number;
+
+  /**
+   * The threshold or baseline it was compared with.
+   *
+   * @generated from field: double baseline = 5;
+   */
+  baseline: number;
+
+  /**
+   * The decision that raised it.
+   *
+   * @generated from field: string decision_id = 6;
+   */
+  decisionId: string;
+};
+
+/**
+ * Describes the message verdict.v1.Anomaly.
+ * Use `create(AnomalySchema)` to create a new message.
+ */
+export const AnomalySchema: GenMessage<Anomaly> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 25);
+
+/**
+ * ShadowApi is one kind of gateway request no route matched, with who called it.
+ *
+ * @generated from message verdict.v1.ShadowApi
+ */
+export type ShadowApi = Message<"verdict.v1.ShadowApi"> & {
+  /**
+   * The HTTP method.
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * The normalized path template.
+   *
+   * @generated from field: string template = 2;
+   */
+  template: string;
+
+  /**
+   * Requests seen since the process started.
+   *
+   * @generated from field: uint64 count = 3;
+   */
+  count: bigint;
+
+  /**
+   * When it was first and last seen (RFC 3339).
+   *
+   * @generated from field: string first_seen = 4;
+   */
+  firstSeen: string;
+
+  /**
+   * @generated from field: string last_seen = 5;
+   */
+  lastSeen: string;
+
+  /**
+   * The most frequent callers (principal or source), bounded.
+   *
+   * @generated from field: repeated string callers = 6;
+   */
+  callers: string[];
+};
+
+/**
+ * Describes the message verdict.v1.ShadowApi.
+ * Use `create(ShadowApiSchema)` to create a new message.
+ */
+export const ShadowApiSchema: GenMessage<ShadowApi> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 26);
+
+/**
+ * AnomalyCount is how often one kind of signal was raised since start.
+ *
+ * @generated from message verdict.v1.AnomalyCount
+ */
+export type AnomalyCount = Message<"verdict.v1.AnomalyCount"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message verdict.v1.AnomalyCount.
+ * Use `create(AnomalyCountSchema)` to create a new message.
+ */
+export const AnomalyCountSchema: GenMessage<AnomalyCount> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 27);
+
+/**
+ * ListAnomaliesResponse is the replica's anomaly report.
+ *
+ * @generated from message verdict.v1.ListAnomaliesResponse
+ */
+export type ListAnomaliesResponse = Message<"verdict.v1.ListAnomaliesResponse"> & {
+  /**
+   * Recent signals, newest first (bounded).
+   *
+   * @generated from field: repeated verdict.v1.Anomaly anomalies = 1;
+   */
+  anomalies: Anomaly[];
+
+  /**
+   * Signals raised since start, by kind.
+   *
+   * @generated from field: repeated verdict.v1.AnomalyCount counts = 2;
+   */
+  counts: AnomalyCount[];
+
+  /**
+   * Routes marked deprecated in routes.yaml that were called, most calls first.
+   *
+   * @generated from field: repeated verdict.v1.AnomalyCount deprecated_routes = 3;
+   */
+  deprecatedRoutes: AnomalyCount[];
+
+  /**
+   * The unmatched-route (shadow API) inventory, most frequent first.
+   *
+   * @generated from field: repeated verdict.v1.ShadowApi shadow_apis = 4;
+   */
+  shadowApis: ShadowApi[];
+
+  /**
+   * Decisions the detectors skipped because their queue was full.
+   *
+   * @generated from field: uint64 skipped = 5;
+   */
+  skipped: bigint;
+
+  /**
+   * Whether the detectors have finished warming up (first-seen signals start after it).
+   *
+   * @generated from field: bool warmed_up = 6;
+   */
+  warmedUp: boolean;
+};
+
+/**
+ * Describes the message verdict.v1.ListAnomaliesResponse.
+ * Use `create(ListAnomaliesResponseSchema)` to create a new message.
+ */
+export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
+  messageDesc(file_verdict_v1_admin, 28);
+
+/**
  * PolicyAdminService lets policy authors push, inspect and roll back bundles. It is served on
  * the admin listener only, and every call needs the admin bearer token (metadata
  * `authorization: Bearer <token>`) and/or a client certificate on the admin allow-list.
@@ -737,6 +1258,30 @@ export const PolicyAdminService: GenService<{
     methodKind: "unary";
     input: typeof ListUnmatchedRoutesRequestSchema;
     output: typeof ListUnmatchedRoutesResponseSchema;
+  },
+  /**
+   * GetStatus reports this replica's state, as OPA's status API does: the active bundle and how
+   * it was activated, the last refused activation, Redis topology and health, the circuit
+   * breaker, cache sizes, decision-log shipping and tracing.
+   *
+   * @generated from rpc verdict.v1.PolicyAdminService.GetStatus
+   */
+  getStatus: {
+    methodKind: "unary";
+    input: typeof GetStatusRequestSchema;
+    output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * ListAnomalies reports the anomaly signals this replica derived from its decision stream
+   * (deny bursts, enumeration, first-seen principals/routes/actions, deprecated routes, shadow
+   * APIs), newest first and bounded.
+   *
+   * @generated from rpc verdict.v1.PolicyAdminService.ListAnomalies
+   */
+  listAnomalies: {
+    methodKind: "unary";
+    input: typeof ListAnomaliesRequestSchema;
+    output: typeof ListAnomaliesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_verdict_v1_admin, 0);
