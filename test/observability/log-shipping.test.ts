@@ -22,7 +22,7 @@ interface Run {
 
 /** Decides DECISIONS requests (allow and deny) on a server shipping to `url`, stops it (which flushes), returns the http sink's account. */
 async function ship(url: string, settings: Record<string, unknown> = {}, concurrent = false, drain = false): Promise<Run> {
-  const v = await startVerdict(EXAMPLE_BUNDLE, { "logShipping.url": url, "decisionLog.mask": "context.sourceIp", ...FAST, ...settings });
+  const v = await startVerdict(EXAMPLE_BUNDLE, { "logShipping.url": url, "decisionLog.mask": "context.sourceIp", "decisionLog.maskSecret": "log-shipping-test-secret", ...FAST, ...settings });
   const ids: string[] = [];
   const one = async (i: number) => ids.push((await v.client.call<CheckResponse>("check", i % 3 === 0 ? denied : allowed)).decisionId);
   if (concurrent) await Promise.all(Array.from({ length: DECISIONS }, (_, i) => one(i)));
@@ -71,7 +71,7 @@ describe("decision logs shipped to an HTTP sink", () => {
         assert.ok(receiver.batches.every((b) => b.length <= 5), "batches of at most batchSize");
         const line = receiver.batches[0]![0]!;
         assert.ok(!Number.isNaN(Date.parse(line["time"] as string)));
-        assert.match((line["context"] as Record<string, string>)["sourceIp"]!, /^sha256:[0-9a-f]{16,}$/, "masked before it left the process");
+        assert.match((line["context"] as Record<string, string>)["sourceIp"]!, /^hmac-sha256:[0-9a-f]{16,}$/, "masked before it left the process");
         const sourceIp = JSON.stringify(allowed.context["sourceIp"]);
         assert.ok(!JSON.stringify(receiver.batches).includes((allowed.context["sourceIp"]!.kind.value as { arg: string }).arg), `no clear ${sourceIp}`);
         assert.equal(metricValue(run.metrics, "verdict_decision_logs_shipped_total", { sink: "http" }) > 0, true);

@@ -91,7 +91,12 @@ describe("OpenTelemetry decision spans over OTLP/HTTP protobuf", () => {
       const res = await fetch(`${v.httpUrl}/access/v1/evaluation`, {
         method: "POST",
         headers: { "content-type": "application/json", traceparent: authzen.header },
-        body: JSON.stringify({ subject: { type: "App::User", id: "alice" }, action: { name: "view" }, resource: { type: "App::Document", id: "d1" }, context: { mfa: true, sourceIp: "10.0.0.1" } }),
+        body: JSON.stringify({
+          subject: { type: "App::User", id: "alice", properties: { tenant: { type: "App::Tenant", id: "acme" }, department: "eng", suspended: false } },
+          action: { name: "view" },
+          resource: { type: "App::Document", id: "d1", properties: { tenant: { type: "App::Tenant", id: "acme" }, owner: { type: "App::User", id: "alice" }, department: "eng", classification: "internal" } },
+          context: { mfa: true, sourceIp: "10.0.0.1" },
+        }),
       });
       assert.equal(res.status, 200, await res.text());
     });
