@@ -9,9 +9,11 @@ import { BundleRegistry } from "./bundle/bundle-registry.js";
 import { ShadowBundle } from "./bundle/shadow-bundle.js";
 import { BundleSources } from "./bundle/sources/bundle-sources.js";
 import { LocalBundleStore } from "./bundle/sources/local-bundle-store.js";
+import { FleetRecordSealer } from "./bundle/sources/fleet-record.js";
 import { RedisBundleFanout } from "./bundle/sources/redis-bundle-fanout.js";
 import { BundleVerifier } from "./bundle/signing/bundle-verifier.js";
 import type { Config } from "./config/config-spec.js";
+import { parseRedisUrl } from "./cache/redis-topology.js";
 import { ValueSealer } from "./cache/sealed-value.js";
 import { SharedCache } from "./cache/shared-cache.js";
 import { TieredDecisionCache } from "./cache/tiered-decision-cache.js";
@@ -90,11 +92,17 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const registry = r.resolve(TOKENS.BundleRegistry);
     const log = r.resolve(TOKENS.Logger);
     const url = config.redis.url;
+    const secret = config.cache.macSecret;
     const fanout =
       url === undefined
         ? undefined
-        : new RedisBundleFanout({ url, namespace: config.redis.namespace, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs }, registry, log);
-    const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir) : undefined;
+        : new RedisBundleFanout(
+            { topology: parseRedisUrl(url), namespace: config.redis.namespace, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs },
+            registry,
+            new FleetRecordSealer(secret!, config.redis.namespace),
+            log,
+          );
+    const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir, secret === undefined ? undefined : new FleetRecordSealer(secret, "local")) : undefined;
     for (const p of [fanout, store]) if (p) registry.addPublisher(p);
     const settings = {
       path: config.policies.bundle ?? config.policies.dir ?? "policies",
@@ -132,7 +140,11 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   single(TOKENS.DecisionCache, (r) => {
     if (!config.cache.enabled) return new NoDecisionCache();
     const metrics = r.resolve(TOKENS.Metrics);
-    const shared = config.redis.url === undefined ? undefined : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics);
+    const log = r.resolve(TOKENS.Logger);
+    const shared =
+      config.redis.url === undefined
+        ? undefined
+        : new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), metrics, (problem) => log.error({ problem }, "Redis is not usable as configured; deciding without the shared cache"));
     if (shared) r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
     return new TieredDecisionCache({ maxEntries: config.cache.localMaxEntries, ttlMs: config.cache.localTtlMs, namespace: config.redis.namespace, variant: config.engine.strict ? "strict" : "cedar" }, shared, metrics);
   });
@@ -212,7 +224,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
 /** The shared cache's settings, from the redis and cache sections. */
 function sharedCacheSettings(config: Config, url: string) {
   return {
-    url,
+    topology: parseRedisUrl(url),
     commandTimeoutMs: config.redis.commandTimeoutMs,
     connectTimeoutMs: config.redis.connectTimeoutMs,
     ttlMs: config.cache.sharedTtlMs,

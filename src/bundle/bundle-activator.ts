@@ -6,6 +6,8 @@ import type { BundleLoader } from "./bundle-loader.js";
 /** What the activator reports, for metrics. */
 export interface BundleMetrics {
   activationFailed(): void;
+  /** A stored record refused for going back in time ("stale") or failing its seal ("unsealed"). */
+  activationRefused?(result: "stale" | "unsealed"): void;
 }
 
 /**

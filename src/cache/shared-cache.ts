@@ -2,12 +2,13 @@ import type { Redis, RedisOptions } from "ioredis";
 import type { Evaluation } from "../model/decision.js";
 import type { CacheMetrics } from "./cache-metrics.js";
 import { CircuitBreaker, type BreakerSettings } from "./circuit-breaker.js";
-import { redisClient } from "./redis-client.js";
+import { connectRedis } from "./redis-client.js";
+import { type RedisTopology, topologyMismatch } from "./redis-topology.js";
 import type { ValueSealer } from "./sealed-value.js";
 
 /** Connection settings for the shared cache. */
 export interface SharedCacheSettings {
-  readonly url: string;
+  readonly topology: RedisTopology;
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly ttlMs: number;
@@ -29,13 +30,22 @@ export class SharedCache {
   readonly #sealer: ValueSealer;
   readonly #metrics: CacheMetrics;
   readonly #breaker: CircuitBreaker;
+  #connected = false;
+  /** Why the server reached is not the configured topology (e.g. a Sentinel port as a plain URL). */
+  #mismatch: string | undefined;
   #up = false;
+  readonly #onProblem: (problem: string) => void;
 
-  constructor(settings: SharedCacheSettings, sealer: ValueSealer, metrics: CacheMetrics) {
+  constructor(settings: SharedCacheSettings, sealer: ValueSealer, metrics: CacheMetrics, onProblem: (problem: string) => void = () => {}) {
     this.#settings = settings;
     this.#sealer = sealer;
     this.#metrics = metrics;
-    this.#breaker = new CircuitBreaker(settings.breaker, (s) => metrics.breakerState(s));
+    this.#onProblem = onProblem;
+    // verdict_redis_up is 1 only while Redis answers: connected, the right kind of server, breaker not open.
+    this.#breaker = new CircuitBreaker(settings.breaker, (s) => {
+      metrics.breakerState(s);
+      this.#refresh();
+    });
     const options: RedisOptions = {
       commandTimeout: settings.commandTimeoutMs,
       connectTimeout: settings.connectTimeoutMs,
@@ -45,12 +55,12 @@ export class SharedCache {
       lazyConnect: false,
       retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000) * (0.5 + Math.random()),
     };
-    this.#redis = new (redisClient())(settings.url, options);
-    this.#redis.on("ready", () => this.#setUp(true));
-    this.#redis.on("close", () => this.#setUp(false));
-    this.#redis.on("end", () => this.#setUp(false));
+    this.#redis = connectRedis(settings.topology, options);
+    this.#redis.on("ready", () => void this.#checkServer());
+    this.#redis.on("close", () => this.#setConnected(false));
+    this.#redis.on("end", () => this.#setConnected(false));
     // Errors surface through commands and the up/down state; an unhandled 'error' would crash.
-    this.#redis.on("error", () => this.#setUp(false));
+    this.#redis.on("error", () => this.#setConnected(false));
   }
 
   /** Whether Redis is connected and answering. */
@@ -64,7 +74,7 @@ export class SharedCache {
   }
 
   async get(key: string): Promise<SharedLookup> {
-    if (!this.#up || !this.#breaker.allow()) return "error";
+    if (!this.#connected || this.#mismatch !== undefined || !this.#breaker.allow()) return "error";
     const start = performance.now();
     let stored: string | null;
     try {
@@ -87,7 +97,7 @@ export class SharedCache {
 
   /** Stores a decision; fire and forget, after the caller has been answered. */
   set(key: string, evaluation: Evaluation): void {
-    if (!this.#up || this.#breaker.state === "open") return;
+    if (!this.#connected || this.#mismatch !== undefined || this.#breaker.state === "open") return;
     this.#redis.set(key, this.#sealer.seal(key, evaluation), "PX", this.#settings.ttlMs).then(
       () => this.#breaker.success(),
       () => this.#breaker.failure(),
@@ -99,7 +109,27 @@ export class SharedCache {
     this.#redis.disconnect(false);
   }
 
-  #setUp(up: boolean): void {
+  /** On each (re)connection: is this the kind of server the URL says? A Sentinel or Cluster node behind a plain URL answers nothing useful. */
+  async #checkServer(): Promise<void> {
+    try {
+      const info = this.#settings.topology.kind === "cluster" ? "" : await this.#redis.info("replication").then(async (r) => `${r}\n${await this.#redis.info("server")}`);
+      this.#mismatch = topologyMismatch(this.#settings.topology, info);
+    } catch (err) {
+      this.#mismatch = `INFO failed: ${(err as Error).message}`;
+    }
+    if (this.#mismatch !== undefined) this.#onProblem(this.#mismatch);
+    // A fresh connection that just answered INFO is a successful probe.
+    else this.#breaker.success();
+    this.#setConnected(true);
+  }
+
+  #setConnected(connected: boolean): void {
+    this.#connected = connected;
+    this.#refresh();
+  }
+
+  #refresh(): void {
+    const up = this.#connected && this.#mismatch === undefined && this.#breaker.state !== "open";
     if (up === this.#up) return;
     this.#up = up;
     this.#metrics.redisUp(up);

@@ -59,7 +59,7 @@ export class BundleSources {
     }
     const stored = await this.#store?.load();
     if (stored !== undefined) {
-      await this.#registry.receive(stored, "local-store").then(
+      await this.#registry.receive(stored.archive, "local-store", stored.origin).then(
         (changed) => changed && this.#log.info({ path }, "serving the bundle last pushed to this replica instead of the start-up bundle"),
         () => this.#log.warn("the locally stored pushed bundle was refused; serving the start-up bundle"),
       );
