@@ -30,6 +30,7 @@ import { SampleImpact } from "./impact/sample-impact.js";
 import { ShadowEvaluator } from "./impact/shadow-evaluator.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { DecisionLog } from "./observability/decision-log.js";
+import { EventLoopMonitor } from "./observability/event-loop-monitor.js";
 import { Metrics } from "./observability/metrics.js";
 import { adminService } from "./server/admin/admin-service.js";
 import { bearerTokenInterceptor } from "./server/admin/admin-auth.js";
@@ -205,7 +206,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const http = r.resolve(TOKENS.HttpServer);
     const lifecycle = r.resolve(TOKENS.Lifecycle);
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
-    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
+    const loop = new EventLoopMonitor({ maxLagMs: config.server.readyMaxLagMs, recoverMs: config.server.readyRecoverMs }, r.resolve(TOKENS.Metrics).registry);
+    loop.start();
+    lifecycle.onClose(() => loop.stop());
+    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle, loop);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     if (config.authzen.enabled) {
       addAuthzenRoutes(http, r.resolve(TOKENS.DecisionService), r.resolve(TOKENS.ActiveBundle), {

@@ -27,6 +27,8 @@ export const CONFIG_SPEC = {
     maxConcurrentStreams: int(1024, 1, 100_000, "HTTP/2 concurrent streams per connection"),
     shutdownGraceMs: int(10_000, 0, 600_000, "time in-flight calls get to finish on SIGTERM"),
     shutdownDelayMs: int(0, 0, 60_000, "time between turning health NOT_SERVING and closing the listeners on SIGTERM"),
+    readyMaxLagMs: int(1_000, 0, 60_000, "event-loop lag above which /readyz turns false (every front door is that late); 0: never"),
+    readyRecoverMs: int(2_000, 0, 600_000, "how long the lag must stay under readyMaxLagMs before /readyz is true again"),
   },
   tls: {
     grpc: tlsFor("gRPC listener"),
