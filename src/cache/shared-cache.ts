@@ -31,6 +31,8 @@ export class SharedCache {
   readonly #metrics: CacheMetrics;
   readonly #breaker: CircuitBreaker;
   #connected = false;
+  /** Whether the server answered INFO since the last (re)connection. */
+  #verified = false;
   /** Why the server reached is not the configured topology (e.g. a Sentinel port as a plain URL). */
   #mismatch: string | undefined;
   #up = false;
@@ -109,27 +111,34 @@ export class SharedCache {
     this.#redis.disconnect(false);
   }
 
-  /** On each (re)connection: is this the kind of server the URL says? A Sentinel or Cluster node behind a plain URL answers nothing useful. */
-  async #checkServer(): Promise<void> {
+  /**
+   * On each (re)connection: is this the kind of server the URL says? A Sentinel or Cluster node
+   * behind a plain URL answers nothing useful. INFO runs under the short command timeout, so a
+   * busy server may need a few tries; meanwhile commands flow and drive the breaker.
+   */
+  async #checkServer(attempt = 0): Promise<void> {
+    let info: string | undefined;
     try {
-      const info = this.#settings.topology.kind === "cluster" ? "" : await this.#redis.info("replication").then(async (r) => `${r}\n${await this.#redis.info("server")}`);
-      this.#mismatch = topologyMismatch(this.#settings.topology, info);
-    } catch (err) {
-      this.#mismatch = `INFO failed: ${(err as Error).message}`;
+      info = this.#settings.topology.kind === "cluster" ? "" : `${await this.#redis.info("replication")}\n${await this.#redis.info("server")}`;
+    } catch {
+      if (attempt < 20 && this.#redis.status === "ready") setTimeout(() => void this.#checkServer(attempt + 1), 250).unref();
     }
+    this.#verified = info !== undefined;
+    this.#mismatch = info === undefined ? undefined : topologyMismatch(this.#settings.topology, info);
     if (this.#mismatch !== undefined) this.#onProblem(this.#mismatch);
     // A fresh connection that just answered INFO is a successful probe.
-    else this.#breaker.success();
+    else if (info !== undefined) this.#breaker.success();
     this.#setConnected(true);
   }
 
   #setConnected(connected: boolean): void {
     this.#connected = connected;
+    if (!connected) this.#verified = false;
     this.#refresh();
   }
 
   #refresh(): void {
-    const up = this.#connected && this.#mismatch === undefined && this.#breaker.state !== "open";
+    const up = this.#connected && this.#verified && this.#mismatch === undefined && this.#breaker.state !== "open";
     if (up === this.#up) return;
     this.#up = up;
     this.#metrics.redisUp(up);
