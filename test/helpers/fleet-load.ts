@@ -17,14 +17,17 @@ export interface LoadReport {
   /** When (performance.now()) each shared-cache hit was answered. */
   sharedHits: number[];
   revisions: Record<string, number>;
+  /** Milliseconds of each answered or failed call, in the order they ended. */
+  latencies: number[];
 }
 
 /**
  * A continuous Check load over two (or more) replicas: a pool of random example questions, a
  * few of them repeated often, each answer compared with cedar-wasm for the revision it names —
  * revisions listed in `frozen` carry the `FREEZE` policy, every other one is the example bundle.
+ * `replicas` is read at every call, so a caller may take a replica out of rotation (or add one).
  */
-export function startLoad(replicas: readonly RunningVerdict[], frozen: ReadonlySet<string>, opts: { concurrency?: number; poolSize?: number } = {}) {
+export function startLoad(replicas: readonly Pick<RunningVerdict, "client">[], frozen: ReadonlySet<string>, opts: { concurrency?: number; poolSize?: number } = {}) {
   const { policies, entities, schema } = exampleBundleForOracle();
   const withFreeze = { ...policies, ...policiesOf([FREEZE]) };
   const r = rng(17);
@@ -39,7 +42,7 @@ export function startLoad(replicas: readonly RunningVerdict[], frozen: ReadonlyS
   };
   const baseAnswers: string[] = [];
   const frozenAnswers: string[] = [];
-  const report: LoadReport = { sent: 0, failed: 0, wrong: 0, notes: [], sharedHits: [], revisions: {} };
+  const report: LoadReport = { sent: 0, failed: 0, wrong: 0, notes: [], sharedHits: [], revisions: {}, latencies: [] };
   let stopping = false;
   let turn = 0;
   const worker = async () => {
@@ -47,6 +50,7 @@ export function startLoad(replicas: readonly RunningVerdict[], frozen: ReadonlyS
       const i = r.next() < 0.7 ? r.int(20) : r.int(pool.length);
       const target = replicas[turn++ % replicas.length]!;
       report.sent++;
+      const started = performance.now();
       try {
         const res = await target.client.call<CheckResponse>("check", pool[i]!, undefined, { deadline: Date.now() + 5000 });
         report.revisions[res.bundleRevision] = (report.revisions[res.bundleRevision] ?? 0) + 1;
@@ -60,6 +64,8 @@ export function startLoad(replicas: readonly RunningVerdict[], frozen: ReadonlyS
       } catch (err) {
         report.failed++;
         if (report.notes.length < 5) report.notes.push(`failed: ${(err as Error).message}`);
+      } finally {
+        report.latencies.push(performance.now() - started);
       }
     }
   };

@@ -80,10 +80,12 @@ export class RedisBundleFanout implements BundlePublisher {
     };
     this.#redis = connectRedis(settings.topology, options);
     // The subscriber only sends SUBSCRIBE, which ioredis replays itself after a reconnect; it
-    // needs the offline queue for that and no per-command timeout while it waits for messages.
+    // needs the offline queue for that, no per-command timeout while it waits for messages, and
+    // no retry limit: ioredis's own re-SUBSCRIBE has no rejection handler, so a connection lost
+    // right after a reconnect would otherwise reject it unhandled and end the process.
     // In a Cluster, PUBLISH reaches every node, so one subscription per replica hears it.
     const { commandTimeout: _none, ...subscriberOptions } = options;
-    this.#subscriber = connectRedis(settings.topology, { ...subscriberOptions, enableOfflineQueue: true, autoResubscribe: true });
+    this.#subscriber = connectRedis(settings.topology, { ...subscriberOptions, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null });
     this.#redis.on("error", () => {});
     this.#subscriber.on("error", () => {});
     this.#key = `verdict:v1:${settings.namespace}:bundle`;
