@@ -30,7 +30,6 @@ export class SharedCache {
   readonly #sealer: ValueSealer;
   readonly #metrics: CacheMetrics;
   readonly #breaker: CircuitBreaker;
-  #connected = false;
   /** Whether the server answered INFO since the last (re)connection. */
   #verified = false;
   /** Why the server reached is not the configured topology (e.g. a Sentinel port as a plain URL). */
@@ -59,10 +58,12 @@ export class SharedCache {
     };
     this.#redis = connectRedis(settings.topology, options);
     this.#redis.on("ready", () => void this.#checkServer());
+    // A Cluster stays "ready" while single nodes come and go (its own 'error' events are per
+    // node); the client's status, not the last event, says whether commands can be sent.
     this.#redis.on("close", () => this.#setConnected(false));
     this.#redis.on("end", () => this.#setConnected(false));
     // Errors surface through commands and the up/down state; an unhandled 'error' would crash.
-    this.#redis.on("error", () => this.#setConnected(false));
+    this.#redis.on("error", () => this.#refresh());
   }
 
   /** Whether Redis is connected and answering. */
@@ -128,12 +129,16 @@ export class SharedCache {
     if (this.#mismatch !== undefined) this.#onProblem(this.#mismatch);
     // A fresh connection that just answered INFO is a successful probe.
     else if (info !== undefined) this.#breaker.success();
-    this.#setConnected(true);
+    this.#refresh();
+  }
+
+  /** Whether commands can be sent now. */
+  get #connected(): boolean {
+    return this.#redis.status === "ready";
   }
 
   #setConnected(connected: boolean): void {
-    this.#connected = connected;
-    if (!connected) this.#verified = false;
+    if (!connected && !this.#connected) this.#verified = false;
     this.#refresh();
   }
 

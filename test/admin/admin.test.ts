@@ -262,7 +262,8 @@ describe("fleet fan-out through Redis", () => {
       await raw.hset("verdict:v1:forged:bundle", { revision: "r-forged-2", digest: "forged-2", archive: await packBundle(withRevision("r-forged-2")) });
       const victim = await startVerdict(s.startupDir, settings);
       try {
-        assert.equal(await servedBy(victim), "r1", "a replica starting on a forged record keeps its own verified bundle");
+        // The forged record is refused; the running replica may already have written its last good record back.
+        assert.ok(["r1", "r-signed"].includes(await servedBy(victim)), "a replica starting on a forged record never serves it");
       } finally {
         await victim.stop();
       }

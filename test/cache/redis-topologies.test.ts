@@ -65,8 +65,8 @@ async function failoverUnderLoad(url: string, namespace: string, kill: () => Pro
     await until("shared hits resume on the new master", () => load.hitsAfter(failedOverAt) > 0, 30_000);
     const resumedMs = Math.round(load.report.sharedHits.find((t) => t > failedOverAt)! - killedAt);
     const attempts = await pushThroughFailover(one, revision);
-    await waitForRevision(one, revision, 20_000);
-    await waitForRevision(two, revision, 20_000);
+    await waitForRevision(one, revision, 30_000);
+    await waitForRevision(two, revision, 30_000);
     await until("redis_up back on both", async () => (await metric(one, "verdict_redis_up")) === 1 && (await metric(two, "verdict_redis_up")) === 1);
     const report = await load.stop();
     assert.equal(report.failed, 0, report.notes.join("; "));
@@ -86,7 +86,7 @@ describe("Redis Sentinel: 1 master, 1 replica, 3 sentinels", () => {
   before(async () => (s = await startSentinelSetup()));
   after(() => s?.stop());
 
-  it("the master is killed under load: the sentinels promote the replica, Verdict follows, shared hits resume, a push reaches both replicas", { timeout: 90_000 }, async () => {
+  it("the master is killed under load: the sentinels promote the replica, Verdict follows, shared hits resume, a push reaches both replicas", { timeout: 120_000 }, async () => {
     const oldPort = s.master.port;
     await failoverUnderLoad(s.url, "sentinel", () => s.master.kill(), async () => (await s.currentMasterPort().catch(() => oldPort)) !== oldPort);
   });
@@ -97,7 +97,7 @@ describe("Redis Cluster: 3 masters, 3 replicas", () => {
   before(async () => (c = await startCluster()));
   after(() => c?.stop());
 
-  it("the master holding the fleet record is killed under load: its replica takes over, shared hits resume, a push reaches both replicas", { timeout: 90_000 }, async () => {
+  it("the master holding the fleet record is killed under load: its replica takes over, shared hits resume, a push reaches both replicas", { timeout: 120_000 }, async () => {
     const key = "verdict:v1:cluster:bundle";
     const victim = await c.masterOf(key);
     await failoverUnderLoad(c.url, "cluster", () => victim.kill(), async () => (await c.masterOf(key).catch(() => victim)) !== victim);
