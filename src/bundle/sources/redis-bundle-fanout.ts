@@ -161,7 +161,9 @@ export class RedisBundleFanout implements BundlePublisher {
       }
       // A refused record stays refused (the registry logged and counted why); act again only when it changes.
       this.#handled = stored.id;
-      await this.#restore(stored.mac);
+      // Put back the last good record over a forged or replayed one — not over a newer sealed one
+      // this replica merely could not use (another replica may serve it).
+      if (record === undefined || !this.#sealer.verify(record) || record.seq <= this.#lastSeq) await this.#restore(stored.mac);
     }
   }
 
