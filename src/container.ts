@@ -9,10 +9,12 @@ import { BundleRegistry } from "./bundle/bundle-registry.js";
 import { ShadowBundle } from "./bundle/shadow-bundle.js";
 import { BundleSources } from "./bundle/sources/bundle-sources.js";
 import { LocalBundleStore } from "./bundle/sources/local-bundle-store.js";
+import { FleetRecordSealer } from "./bundle/sources/fleet-record.js";
 import { RedisBundleFanout } from "./bundle/sources/redis-bundle-fanout.js";
 import { BundleVerifier } from "./bundle/signing/bundle-verifier.js";
 import type { Config } from "./config/config-spec.js";
 import { ValueSealer } from "./cache/sealed-value.js";
+import { parseRedisUrl, topologyEndpoints } from "./cache/redis-topology.js";
 import { SharedCache } from "./cache/shared-cache.js";
 import { TieredDecisionCache } from "./cache/tiered-decision-cache.js";
 import { NoDecisionCache } from "./decision/decision-cache.js";
@@ -28,6 +30,7 @@ import { SampleImpact } from "./impact/sample-impact.js";
 import { ShadowEvaluator } from "./impact/shadow-evaluator.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { DecisionLog } from "./observability/decision-log.js";
+import { EventLoopMonitor } from "./observability/event-loop-monitor.js";
 import { Metrics } from "./observability/metrics.js";
 import { adminService } from "./server/admin/admin-service.js";
 import { bearerTokenInterceptor } from "./server/admin/admin-auth.js";
@@ -46,7 +49,7 @@ import { SignalMetrics } from "./observability/signal-metrics.js";
 import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
 import { HttpLogSink } from "./observability/sinks/http-log-sink.js";
 import { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
-import { redisEndpoints, ReplicaStatus } from "./observability/status/replica-status.js";
+import { ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
  * The composition root: the only place that knows tsyringe and how the parts fit. Every
@@ -101,11 +104,17 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const registry = r.resolve(TOKENS.BundleRegistry);
     const log = r.resolve(TOKENS.Logger);
     const url = config.redis.url;
+    const secret = config.cache.macSecret;
     const fanout =
       url === undefined
         ? undefined
-        : new RedisBundleFanout({ url, namespace: config.redis.namespace, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs }, registry, log);
-    const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir) : undefined;
+        : new RedisBundleFanout(
+            { topology: parseRedisUrl(url), namespace: config.redis.namespace, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs },
+            registry,
+            new FleetRecordSealer(secret!, config.redis.namespace),
+            log,
+          );
+    const store = url === undefined && config.bundles.stateDir !== "" ? new LocalBundleStore(config.bundles.stateDir, secret === undefined ? undefined : new FleetRecordSealer(secret, "local")) : undefined;
     for (const p of [fanout, store]) if (p) registry.addPublisher(p);
     const settings = {
       path: config.policies.bundle ?? config.policies.dir ?? "policies",
@@ -150,7 +159,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   });
   single(TOKENS.SharedCache, (r) => {
     if (!config.cache.enabled || config.redis.url === undefined) return undefined;
-    const shared = new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), r.resolve(TOKENS.Metrics));
+    const log = r.resolve(TOKENS.Logger);
+    const shared = new SharedCache(sharedCacheSettings(config, config.redis.url), new ValueSealer(config.cache.macSecret!), r.resolve(TOKENS.Metrics), (problem) =>
+      log.error({ problem }, "Redis is not usable as configured; deciding without the shared cache"),
+    );
     r.resolve(TOKENS.Lifecycle).onClose(() => shared.close());
     return shared;
   });
@@ -176,12 +188,13 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       const cache = r.resolve(TOKENS.DecisionCache);
       return cache instanceof TieredDecisionCache ? cache.localSize : 0;
     };
-    const endpoints = redisEndpoints(config.redis.url);
+    const topology = config.redis.url === undefined ? undefined : parseRedisUrl(config.redis.url);
+    const endpoints = topology === undefined ? [] : topologyEndpoints(topology);
     return new ReplicaStatus({
       active: r.resolve(TOKENS.ActiveBundle),
       redis: () => {
         const shared = r.resolve(TOKENS.SharedCache);
-        return { configured: config.redis.url !== undefined, topology: config.redis.url === undefined ? "" : "standalone", endpoints, up: shared?.up ?? false, breaker: shared?.breakerState ?? "" };
+        return { configured: config.redis.url !== undefined, topology: topology?.kind ?? "", endpoints, up: shared?.up ?? false, breaker: shared?.breakerState ?? "" };
       },
       cache: () => ({ enabled: config.cache.enabled, localEntries: localSize(), localMaxEntries: config.cache.enabled ? config.cache.localMaxEntries : 0 }),
       sinks: () => {
@@ -248,7 +261,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     const http = r.resolve(TOKENS.HttpServer);
     const lifecycle = r.resolve(TOKENS.Lifecycle);
     const app = new App(config, r.resolve(TOKENS.GrpcServer), http, r.resolve(TOKENS.Logger), lifecycle, r.resolve(TOKENS.AdminServer));
-    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle);
+    const loop = new EventLoopMonitor({ maxLagMs: config.server.readyMaxLagMs, recoverMs: config.server.readyRecoverMs }, r.resolve(TOKENS.Metrics).registry);
+    loop.start();
+    lifecycle.onClose(() => loop.stop());
+    addHealthRoutes(http, r.resolve(TOKENS.ActiveBundle), lifecycle, loop);
     addMetricsRoute(http, r.resolve(TOKENS.Metrics));
     r.resolve(TOKENS.SignalMetrics);
     if (config.authzen.enabled) {
@@ -294,13 +310,17 @@ function bundleMetrics(r: DependencyContainer) {
       metrics.activationFailed();
       status.activationFailed(error, by);
     },
+    activationRefused: (result: "stale" | "unsealed") => {
+      metrics.activationRefused(result);
+      status.activationFailed(`a stored bundle record was refused (${result})`, "fleet record");
+    },
   };
 }
 
 /** The shared cache's settings, from the redis and cache sections. */
 function sharedCacheSettings(config: Config, url: string) {
   return {
-    url,
+    topology: parseRedisUrl(url),
     commandTimeoutMs: config.redis.commandTimeoutMs,
     connectTimeoutMs: config.redis.connectTimeoutMs,
     ttlMs: config.cache.sharedTtlMs,

@@ -7,6 +7,8 @@ import type { BundleLoader } from "./bundle-loader.js";
 export interface BundleMetrics {
   /** A bundle was refused: why, and who or what asked (for status). */
   activationFailed(error?: unknown, by?: string): void;
+  /** A stored record refused for going back in time ("stale") or failing its seal ("unsealed"). */
+  activationRefused?(result: "stale" | "unsealed"): void;
 }
 
 /**

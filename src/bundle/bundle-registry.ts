@@ -10,6 +10,7 @@ import type { BundleSnapshot } from "./bundle-snapshot.js";
 import type { ShadowBundle } from "./shadow-bundle.js";
 import { readPolicyTests } from "./policy-tests/policy-test-case.js";
 import { type PolicyTestResult, runPolicyTests } from "./policy-tests/run-policy-tests.js";
+import type { RecordKind } from "./sources/fleet-record.js";
 import { readBundleArchive } from "./sources/read-tarball.js";
 
 /** A bundle this replica has built, with the archive it came from. */
@@ -25,8 +26,26 @@ export interface KnownBundle {
 export interface PublishedBundle {
   readonly revision: string;
   readonly digest: string;
+  readonly signedAt: number | undefined;
+  /** "activate" marks a deliberate ActivateBundle: the only record allowed to go back in time. */
+  readonly kind: RecordKind;
   readonly archive: Uint8Array;
 }
+
+/**
+ * What a stored record (fleet or local state) says about the archive it came with, once its
+ * seal was checked: "unsealed" when there is no valid seal (then it may only move forward).
+ */
+export interface BundleOrigin {
+  readonly kind: RecordKind | "unsealed";
+  readonly digest?: string;
+  readonly signedAt?: number | undefined;
+  /** Checked just before the swap: false when a newer record arrived meanwhile (then nothing changes). */
+  readonly fresh?: () => boolean;
+}
+
+/** Why a stored record was refused before or after its archive was built, as metrics count it. */
+export type RecordRefusal = "stale" | "unsealed";
 
 /** Where an operator's activations go so they outlive the process or reach other replicas. */
 export interface BundlePublisher {
@@ -124,7 +143,7 @@ export class BundleRegistry {
         this.#log.info({ bundle: built.snapshot.name, revision: built.snapshot.revision, active: current?.revision, by: opts.by }, "bundle in shadow: evaluated beside the active bundle, deciding nothing");
         return { ...built, activated: false };
       }
-      await this.#publish(built.snapshot, archive);
+      await this.#publish(built.snapshot, archive, "push");
       this.#swap(built.snapshot, archive, opts.by);
       this.#endShadow(opts.by);
       return { ...built, activated: true };
@@ -140,7 +159,7 @@ export class BundleRegistry {
       const shadow = this.#shadow.current;
       const known = shadow?.snapshot.revision === revision ? shadow : this.#history.find((k) => k.snapshot.revision === revision);
       if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
-      await this.#publish(known.snapshot, known.archive);
+      await this.#publish(known.snapshot, known.archive, "activate");
       const activation = this.#swap(known.snapshot, known.archive, by);
       this.#endShadow(by);
       return activation;
@@ -150,17 +169,32 @@ export class BundleRegistry {
   /**
    * An archive from a source rather than an operator: the start-up folder, a folder change,
    * the local store, or the fleet (Redis). It is verified, compiled and tested like a push and
-   * activated when it differs from the active bundle. There is no replay check here: the fleet's
-   * record is whatever an operator last pushed or re-activated, and following it is how every
-   * replica converges. Returns whether it was activated.
+   * activated when it differs from the active bundle. A stored record (`origin`) must describe
+   * the archive it came with, and unless it is a sealed activation it may not take this replica
+   * back to a bundle signed before the active one: a replayed, validly signed archive is refused
+   * (counted as `stale`) and the active bundle keeps serving. Returns whether it was activated.
    */
-  receive(archive: Uint8Array, from: string): Promise<boolean> {
+  receive(archive: Uint8Array, from: string, origin?: BundleOrigin): Promise<boolean> {
     return this.#serial(async () => {
       const { snapshot } = await this.#build(archive, from, true);
-      if (this.#active.snapshot?.digest === snapshot.digest) return false;
+      const active = this.#active.snapshot;
+      if (origin !== undefined && origin.kind !== "unsealed" && (origin.digest !== snapshot.digest || origin.signedAt !== snapshot.signedAt)) {
+        this.refuseRecord("unsealed", `the sealed record names digest ${origin.digest}, but its archive is revision ${snapshot.revision} with digest ${snapshot.digest}`, from);
+      }
+      if (active?.digest === snapshot.digest || origin?.fresh?.() === false) return false;
+      if (origin !== undefined && origin.kind !== "activate" && isOlder(snapshot, active)) {
+        this.refuseRecord("stale", `revision ${snapshot.revision} was signed before the active revision ${active.revision} and no operator activated it (ActivateBundle)`, from);
+      }
       this.#swap(snapshot, archive, from);
       return true;
     });
+  }
+
+  /** Refuses a stored record: logged, counted by reason, and thrown as a `BundleError`. */
+  refuseRecord(reason: RecordRefusal, why: string, from: string): never {
+    this.#metrics?.activationRefused?.(reason);
+    this.#log.warn({ err: why, by: from, reason }, "stored bundle record refused; the active bundle keeps serving");
+    throw new BundleError(`${from}: ${why}`);
   }
 
   async #build(archive: Uint8Array, by: string, counts: boolean): Promise<{ snapshot: BundleSnapshot; tests: readonly PolicyTestResult[] }> {
@@ -195,7 +229,7 @@ export class BundleRegistry {
   }
 
   #refuseReplay(next: BundleSnapshot, current: BundleSnapshot | undefined): void {
-    if (current?.signedAt !== undefined && next.signedAt !== undefined && next.signedAt < current.signedAt) {
+    if (isOlder(next, current)) {
       throw new BundleError(`revision ${next.revision} was signed before the active revision ${current.revision}; use ActivateBundle to roll back on purpose`);
     }
     if (this.#history.some((k) => k.snapshot.digest === next.digest && k.snapshot !== current)) {
@@ -213,14 +247,14 @@ export class BundleRegistry {
     this.#history = [entry, ...this.#history.filter((k) => k.snapshot.digest !== a.snapshot.digest)].slice(0, this.#limits.historySize);
   }
 
-  async #publish(snapshot: BundleSnapshot, archive: Uint8Array): Promise<void> {
+  async #publish(snapshot: BundleSnapshot, archive: Uint8Array, kind: RecordKind): Promise<void> {
     if (archive.length === 0) {
       if (this.#publishers.length > 0) throw new BundleError(`revision ${snapshot.revision} has no archive to share with the fleet; push it instead`);
       return;
     }
     for (const p of this.#publishers) {
       try {
-        await p.publish({ revision: snapshot.revision, digest: snapshot.digest, archive });
+        await p.publish({ revision: snapshot.revision, digest: snapshot.digest, signedAt: snapshot.signedAt, kind, archive });
       } catch (err) {
         this.#log.warn({ err: (err as Error).message, revision: snapshot.revision }, "could not store the bundle; nothing was activated");
         throw unavailable(`revision ${snapshot.revision} passed every check but could not be stored (${(err as Error).message}); nothing was activated`, err);
@@ -233,4 +267,9 @@ export class BundleRegistry {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** Whether `next` was signed before `current` (unsigned bundles carry no time to compare). */
+function isOlder(next: BundleSnapshot, current: BundleSnapshot | undefined): current is BundleSnapshot {
+  return current?.signedAt !== undefined && next.signedAt !== undefined && next.signedAt < current.signedAt;
 }

@@ -2,12 +2,13 @@ import type { Redis, RedisOptions } from "ioredis";
 import type { Evaluation } from "../model/decision.js";
 import type { CacheMetrics } from "./cache-metrics.js";
 import { CircuitBreaker, type BreakerSettings } from "./circuit-breaker.js";
-import { redisClient } from "./redis-client.js";
+import { connectRedis } from "./redis-client.js";
+import { type RedisTopology, topologyMismatch } from "./redis-topology.js";
 import type { ValueSealer } from "./sealed-value.js";
 
 /** Connection settings for the shared cache. */
 export interface SharedCacheSettings {
-  readonly url: string;
+  readonly topology: RedisTopology;
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly ttlMs: number;
@@ -29,13 +30,23 @@ export class SharedCache {
   readonly #sealer: ValueSealer;
   readonly #metrics: CacheMetrics;
   readonly #breaker: CircuitBreaker;
+  /** Whether the server answered INFO since the last (re)connection. */
+  #verified = false;
+  /** Why the server reached is not the configured topology (e.g. a Sentinel port as a plain URL). */
+  #mismatch: string | undefined;
   #up = false;
+  readonly #onProblem: (problem: string) => void;
 
-  constructor(settings: SharedCacheSettings, sealer: ValueSealer, metrics: CacheMetrics) {
+  constructor(settings: SharedCacheSettings, sealer: ValueSealer, metrics: CacheMetrics, onProblem: (problem: string) => void = () => {}) {
     this.#settings = settings;
     this.#sealer = sealer;
     this.#metrics = metrics;
-    this.#breaker = new CircuitBreaker(settings.breaker, (s) => metrics.breakerState(s));
+    this.#onProblem = onProblem;
+    // verdict_redis_up is 1 only while Redis answers: connected, the right kind of server, breaker not open.
+    this.#breaker = new CircuitBreaker(settings.breaker, (s) => {
+      metrics.breakerState(s);
+      this.#refresh();
+    });
     const options: RedisOptions = {
       commandTimeout: settings.commandTimeoutMs,
       connectTimeout: settings.connectTimeoutMs,
@@ -45,12 +56,14 @@ export class SharedCache {
       lazyConnect: false,
       retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000) * (0.5 + Math.random()),
     };
-    this.#redis = new (redisClient())(settings.url, options);
-    this.#redis.on("ready", () => this.#setUp(true));
-    this.#redis.on("close", () => this.#setUp(false));
-    this.#redis.on("end", () => this.#setUp(false));
+    this.#redis = connectRedis(settings.topology, options);
+    this.#redis.on("ready", () => void this.#checkServer());
+    // A Cluster stays "ready" while single nodes come and go (its own 'error' events are per
+    // node); the client's status, not the last event, says whether commands can be sent.
+    this.#redis.on("close", () => this.#setConnected(false));
+    this.#redis.on("end", () => this.#setConnected(false));
     // Errors surface through commands and the up/down state; an unhandled 'error' would crash.
-    this.#redis.on("error", () => this.#setUp(false));
+    this.#redis.on("error", () => this.#refresh());
   }
 
   /** Whether Redis is connected and answering. */
@@ -64,7 +77,7 @@ export class SharedCache {
   }
 
   async get(key: string): Promise<SharedLookup> {
-    if (!this.#up || !this.#breaker.allow()) return "error";
+    if (!this.#connected || this.#mismatch !== undefined || !this.#breaker.allow()) return "error";
     const start = performance.now();
     let stored: string | null;
     try {
@@ -87,7 +100,7 @@ export class SharedCache {
 
   /** Stores a decision; fire and forget, after the caller has been answered. */
   set(key: string, evaluation: Evaluation): void {
-    if (!this.#up || this.#breaker.state === "open") return;
+    if (!this.#connected || this.#mismatch !== undefined || this.#breaker.state === "open") return;
     this.#redis.set(key, this.#sealer.seal(key, evaluation), "PX", this.#settings.ttlMs).then(
       () => this.#breaker.success(),
       () => this.#breaker.failure(),
@@ -99,7 +112,38 @@ export class SharedCache {
     this.#redis.disconnect(false);
   }
 
-  #setUp(up: boolean): void {
+  /**
+   * On each (re)connection: is this the kind of server the URL says? A Sentinel or Cluster node
+   * behind a plain URL answers nothing useful. INFO runs under the short command timeout, so a
+   * busy server may need a few tries; meanwhile commands flow and drive the breaker.
+   */
+  async #checkServer(attempt = 0): Promise<void> {
+    let info: string | undefined;
+    try {
+      info = this.#settings.topology.kind === "cluster" ? "" : `${await this.#redis.info("replication")}\n${await this.#redis.info("server")}`;
+    } catch {
+      if (attempt < 20 && this.#redis.status === "ready") setTimeout(() => void this.#checkServer(attempt + 1), 250).unref();
+    }
+    this.#verified = info !== undefined;
+    this.#mismatch = info === undefined ? undefined : topologyMismatch(this.#settings.topology, info);
+    if (this.#mismatch !== undefined) this.#onProblem(this.#mismatch);
+    // A fresh connection that just answered INFO is a successful probe.
+    else if (info !== undefined) this.#breaker.success();
+    this.#refresh();
+  }
+
+  /** Whether commands can be sent now. */
+  get #connected(): boolean {
+    return this.#redis.status === "ready";
+  }
+
+  #setConnected(connected: boolean): void {
+    if (!connected && !this.#connected) this.#verified = false;
+    this.#refresh();
+  }
+
+  #refresh(): void {
+    const up = this.#connected && this.#verified && this.#mismatch === undefined && this.#breaker.state !== "open";
     if (up === this.#up) return;
     this.#up = up;
     this.#metrics.redisUp(up);

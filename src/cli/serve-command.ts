@@ -14,9 +14,10 @@ export function registerServe(program: Command): void {
     .option("--grpc-addr <host:port>", "gRPC listener (default 127.0.0.1:50051)")
     .option("--http-addr <host:port>", "HTTP listener (default 127.0.0.1:9464)")
     .option("--admin-addr <host:port>", "admin gRPC listener (default 127.0.0.1:50052)")
+    .option("--redis-url <url>", "Redis to share with the fleet: redis://, rediss://, redis+sentinel://, redis+cluster:// (see Running a fleet)")
     .option("--config <file>", "config file (JSON or YAML)")
-    .action(async (flags: CommonFlags) => {
-      const config = configFromFlags(flags);
+    .action(async (flags: CommonFlags & { redisUrl?: string }) => {
+      const config = configFromFlags(flags, { "redis.url": flags.redisUrl });
       const c = createContainer(config);
       const log = c.resolve(TOKENS.Logger);
       const source = config.policies.bundle ?? config.policies.dir ?? "policies";

@@ -1,4 +1,5 @@
 import { DEFAULT_BUNDLE_READ_LIMITS as B } from "../bundle/bundle-files.js";
+import { redisUrlProblems } from "../cache/redis-topology.js";
 import { DEFAULT_REQUEST_LIMITS as L } from "../decision/request-limits.js";
 import { addr, bool, type ConfigOf, int, num, oneOf, optStr, str } from "./setting.js";
 
@@ -26,6 +27,8 @@ export const CONFIG_SPEC = {
     maxConcurrentStreams: int(1024, 1, 100_000, "HTTP/2 concurrent streams per connection"),
     shutdownGraceMs: int(10_000, 0, 600_000, "time in-flight calls get to finish on SIGTERM"),
     shutdownDelayMs: int(0, 0, 60_000, "time between turning health NOT_SERVING and closing the listeners on SIGTERM"),
+    readyMaxLagMs: int(1_000, 0, 60_000, "event-loop lag above which /readyz turns false (every front door is that late); 0: never"),
+    readyRecoverMs: int(2_000, 0, 600_000, "how long the lag must stay under readyMaxLagMs before /readyz is true again"),
   },
   tls: {
     grpc: tlsFor("gRPC listener"),
@@ -98,7 +101,7 @@ export const CONFIG_SPEC = {
     maxDepth: int(B.maxDepth, 1, 256, "folder depth inside a bundle"),
   },
   redis: {
-    url: optStr("Redis URL (redis://host:port/db or rediss://…); enables the shared cache and bundle fan-out", ["VERDICT_REDIS_URL"]),
+    url: optStr("Redis to share (enables the shared cache and bundle fan-out): redis://[user:password@]host:port/db, rediss://… (TLS), redis+sentinel://host:26379,host:26379/masterName, redis+cluster://host:port,host:port (see Running a fleet)", ["VERDICT_REDIS_URL"]),
     namespace: str("default", "key namespace, so several deployments can share one Redis"),
     commandTimeoutMs: int(20, 1, 10_000, "per-command timeout; a slow Redis must not slow decisions"),
     connectTimeoutMs: int(500, 10, 60_000, "connection timeout"),
@@ -108,7 +111,7 @@ export const CONFIG_SPEC = {
     localMaxEntries: int(100_000, 1, 10_000_000, "decisions kept in the in-process cache"),
     localTtlMs: int(60_000, 1, 86_400_000, "how long a decision stays in the in-process cache"),
     sharedTtlMs: int(300_000, 1, 86_400_000, "how long a decision stays in Redis"),
-    macSecret: optStr("secret for the HMAC that seals decisions in Redis; required with redis.url; the same on every replica"),
+    macSecret: optStr("secret for the HMACs that seal decisions in Redis and the fleet's bundle records (Redis and bundles.stateDir); required with redis.url; the same on every replica"),
     breakerFailures: int(5, 1, 1000, "Redis failures within breakerWindowMs that open the circuit breaker"),
     breakerWindowMs: int(5_000, 100, 600_000, "window for counting Redis failures"),
     breakerCooldownMs: int(2_000, 50, 600_000, "how long Redis is skipped once the breaker opens"),
@@ -180,13 +183,14 @@ export function crossCheck(c: Config): string[] {
     }
     if (tls.allowedClients !== "" && tls.caFile === undefined) problems.push(`tls.${name}.allowedClients needs tls.${name}.caFile (client certificates must be verified)`);
   }
-  if (c.cache.enabled && c.redis.url !== undefined && (c.cache.macSecret === undefined || c.cache.macSecret.length < 16)) {
-    problems.push("cache.macSecret (VERDICT_CACHE_MAC_SECRET) of at least 16 characters is required when redis.url is set: it seals cached decisions against forgery");
+  if (c.redis.url !== undefined && (c.cache.macSecret === undefined || c.cache.macSecret.length < 16)) {
+    problems.push("cache.macSecret (VERDICT_CACHE_MAC_SECRET) of at least 16 characters is required when redis.url is set: it seals cached decisions and the fleet's bundle record against forgery and rollback");
   }
   if (c.decisionLog.mask.trim() !== "" && c.decisionLog.maskSecret === undefined && !c.decisionLog.maskRandomKey) {
     problems.push("decisionLog.maskSecret (VERDICT_DECISION_LOG_MASK_SECRET) is required when decisionLog.mask is set: masked values are keyed digests (or set decisionLog.maskRandomKey=true for a per-process random key)");
   }
   if (c.decisionLog.maskSecret !== undefined && c.decisionLog.maskSecret.length < 16) problems.push("decisionLog.maskSecret must be at least 16 characters");
+  problems.push(...redisUrlProblems(c.redis.url));
   if (c.authzen.token !== undefined && c.authzen.tokenFile !== undefined) problems.push("authzen.token and authzen.tokenFile: give one, not both");
   if (c.authzen.publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(c.authzen.publicUrl)) {
     problems.push(`authzen.publicUrl must be an absolute http(s) URL with no query, fragment or trailing slash (got ${JSON.stringify(c.authzen.publicUrl)})`);

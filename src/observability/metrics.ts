@@ -106,6 +106,11 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
     this.#activations.inc({ result: "failure" });
   }
 
+  /** A stored bundle record was refused: it went back in time ("stale") or failed its seal ("unsealed"). */
+  activationRefused(result: "stale" | "unsealed"): void {
+    this.#activations.inc({ result });
+  }
+
   /** A decision cache lookup. */
   lookup(tier: "local" | "shared", result: "hit" | "miss" | "error"): void {
     this.#cacheBy(tier, result).inc();

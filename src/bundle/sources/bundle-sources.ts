@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Logger } from "../../observability/logger.js";
 import type { ActiveBundle } from "../active-bundle.js";
 import { BundleError } from "../bundle-error.js";
@@ -59,7 +60,7 @@ export class BundleSources {
     }
     const stored = await this.#store?.load();
     if (stored !== undefined) {
-      await this.#registry.receive(stored, "local-store").then(
+      await this.#registry.receive(stored.archive, "local-store", stored.origin).then(
         (changed) => changed && this.#log.info({ path }, "serving the bundle last pushed to this replica instead of the start-up bundle"),
         () => this.#log.warn("the locally stored pushed bundle was refused; serving the start-up bundle"),
       );
@@ -67,14 +68,16 @@ export class BundleSources {
     await this.#fanout?.start(this.#settings.fanoutCheckMs);
     if (this.#active.snapshot === undefined) throw startupError instanceof Error ? startupError : new BundleError(`no bundle could be loaded from ${path}`);
     if (startupError !== undefined) this.#log.warn({ err: (startupError as Error).message, path }, "the start-up bundle was refused; serving the pushed bundle");
-    if (this.#settings.watch && !path.endsWith(".tar.gz")) {
-      this.#watcher = watchDirectory(path, this.#settings.watchDebounceMs, async () => {
+    if (this.#settings.watch) {
+      // A tarball is watched through its folder: a ConfigMap update replaces the folder's `..data` link, not the file.
+      const tarball = path.endsWith(".tar.gz");
+      this.#watcher = watchDirectory(tarball ? dirname(path) : path, this.#settings.watchDebounceMs, async () => {
         try {
           await this.#registry.receive(await this.#readPath(), `watch:${path}`);
         } catch (err) {
           this.#log.warn({ err: (err as Error).message, path }, "bundle folder changed but the new content was refused; the last good bundle keeps serving");
         }
-      });
+      }, !tarball);
     }
   }
 

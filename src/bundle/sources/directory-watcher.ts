@@ -5,11 +5,11 @@ import { type FSWatcher, watch } from "node:fs";
  * `debounceMs` (editors write files in several steps). The reload itself keeps the last good
  * bundle when the new content is broken.
  */
-export function watchDirectory(dir: string, debounceMs: number, reload: () => Promise<void>): { close(): void } {
+export function watchDirectory(dir: string, debounceMs: number, reload: () => Promise<void>, recursive = true): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, { recursive: true }, () => {
+    watcher = watch(dir, { recursive }, () => {
       clearTimeout(timer);
       timer = setTimeout(() => void reload(), debounceMs);
     });

@@ -90,13 +90,3 @@ export class ReplicaStatus {
   }
 }
 
-/** The Redis endpoints of a URL, without credentials (host:port). */
-export function redisEndpoints(url: string | undefined): string[] {
-  if (url === undefined) return [];
-  try {
-    const u = new URL(url);
-    return [`${u.hostname}:${u.port || "6379"}`];
-  } catch {
-    return ["(unparsable URL)"];
-  }
-}

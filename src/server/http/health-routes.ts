@@ -24,15 +24,17 @@ export class Lifecycle implements ShutdownState {
 }
 
 /**
- * /healthz: the process answers. /readyz: a bundle is active and the process is not draining.
+ * /healthz: the process answers. /readyz: a bundle is active, the process is not draining and
+ * its event loop has not lagged past server.readyMaxLagMs lately.
  * Readiness never depends on Redis: a cache outage must not empty a gateway's pool.
  */
-export function addHealthRoutes(http: HttpServer, active: ActiveBundle, shutdown: ShutdownState): void {
+export function addHealthRoutes(http: HttpServer, active: ActiveBundle, shutdown: ShutdownState, loop?: { readonly stalled: boolean }): void {
   http.route("GET", "/healthz", (_req, res) => sendJson(res, 200, { status: "ok" }));
   http.route("GET", "/readyz", (_req, res) => {
     const snapshot = active.snapshot;
     if (shutdown.draining) return sendJson(res, 503, { status: "draining" });
     if (snapshot === undefined) return sendJson(res, 503, { status: "no active bundle" });
+    if (loop?.stalled) return sendJson(res, 503, { status: "event loop lagging (see verdict_event_loop_lag_seconds)" });
     sendJson(res, 200, { status: "ready", bundle: snapshot.name, revision: snapshot.revision });
   });
 }
