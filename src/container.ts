@@ -102,6 +102,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       watchDebounceMs: config.bundles.watchDebounceMs,
       fanoutCheckMs: config.bundles.fanoutCheckMs,
       readLimits: config.bundleLimits,
+      startupFallback: config.bundles.startupFallback,
     };
     const sources = new BundleSources(settings, registry, r.resolve(TOKENS.ActiveBundle), log, store, fanout);
     r.resolve(TOKENS.Lifecycle).onClose(() => sources.close());
