@@ -139,7 +139,10 @@ export class BundleRegistry {
     return this.#serial(async () => {
       const shadow = this.#shadow.current;
       const known = shadow?.snapshot.revision === revision ? shadow : this.#history.find((k) => k.snapshot.revision === revision);
-      if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
+      if (known === undefined) {
+        const revisions = this.#history.map((k) => k.snapshot.revision).join(", ");
+        throw new BundleError(`revision ${revision} is not known to this replica; it can activate ${revisions || "nothing yet"} (\`verdict bundle list\`). To return to another bundle, push it again (re-signed by \`verdict bundle build\` if it is older than the active one)`);
+      }
       await this.#publish(known.snapshot, known.archive);
       const activation = this.#swap(known.snapshot, known.archive, by);
       this.#endShadow(by);
@@ -196,10 +199,14 @@ export class BundleRegistry {
 
   #refuseReplay(next: BundleSnapshot, current: BundleSnapshot | undefined): void {
     if (current?.signedAt !== undefined && next.signedAt !== undefined && next.signedAt < current.signedAt) {
-      throw new BundleError(`revision ${next.revision} was signed before the active revision ${current.revision}; use ActivateBundle to roll back on purpose`);
+      const known = this.#history.some((k) => k.snapshot.digest === next.digest);
+      throw new BundleError(
+        `revision ${next.revision} was signed before the active revision ${current.revision}, so a push of it is refused as a replay; ` +
+          (known ? `to roll back on purpose run \`verdict bundle activate ${next.revision}\` (ActivateBundle)` : `this replica never served it, so to roll back rebuild and re-sign it with \`verdict bundle build DIR -o FILE --signing-key KEY\` and push that`),
+      );
     }
     if (this.#history.some((k) => k.snapshot.digest === next.digest && k.snapshot !== current)) {
-      throw new BundleError(`revision ${next.revision} was active before; use ActivateBundle to return to it on purpose`);
+      throw new BundleError(`revision ${next.revision} was active before; to return to it on purpose run \`verdict bundle activate ${next.revision}\` (ActivateBundle)`);
     }
   }
 

@@ -115,7 +115,7 @@ describe("PolicyAdminService", () => {
     assert.equal(await decide(v), Decision.ALLOW);
     await a.push(noEdits("r-freeze-2"));
     assert.equal(await decide(v), Decision.DENY);
-    await assert.rejects(a.push(withRevision("r-open")), failedPrecondition(/r-open was active before; use ActivateBundle/));
+    await assert.rejects(a.push(withRevision("r-open")), failedPrecondition(/r-open was active before; to return to it on purpose run `verdict bundle activate r-open`/));
     await a.activate("r-open");
     assert.equal(await decide(v), Decision.ALLOW, "the old decisions return");
     const list = await a.list();
