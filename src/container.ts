@@ -82,7 +82,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         r.resolve(TOKENS.ActiveBundle),
         r.resolve(TOKENS.ShadowBundle),
         r.resolve(TOKENS.Logger),
-        { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
+        { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize, minCoverage: config.bundles.minCoverage },
         r.resolve(TOKENS.Metrics),
       ),
   );

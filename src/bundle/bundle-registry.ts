@@ -8,6 +8,7 @@ import type { BundleLoader } from "./bundle-loader.js";
 import type { BundleMetrics } from "./bundle-activator.js";
 import type { BundleSnapshot } from "./bundle-snapshot.js";
 import type { ShadowBundle } from "./shadow-bundle.js";
+import { coverageShortfall, policyCoverage } from "./policy-tests/policy-coverage.js";
 import { readPolicyTests } from "./policy-tests/policy-test-case.js";
 import { type PolicyTestResult, runPolicyTests } from "./policy-tests/run-policy-tests.js";
 import { readBundleArchive } from "./sources/read-tarball.js";
@@ -45,6 +46,8 @@ export interface BundleRegistryLimits {
   readonly read: BundleReadLimits;
   readonly request: RequestLimits;
   readonly historySize: number;
+  /** Percentage of policies the bundle's own tests must exercise (0: none). */
+  readonly minCoverage?: number;
 }
 
 /**
@@ -173,6 +176,8 @@ export class BundleRegistry {
       const tests = runPolicyTests(snapshot.policies, readPolicyTests(files), this.#limits.request, snapshot.trustedEntityTypes);
       const failed = tests.filter((t) => !t.passed);
       if (failed.length > 0) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${failed.length} of ${tests.length} policy tests failed (${failed.map((t) => t.test.name).join(", ")})`);
+      const short = coverageShortfall(policyCoverage(snapshot.policies.policies, tests), this.#limits.minCoverage ?? 0);
+      if (short !== undefined) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${short} (bundles.minCoverage)`);
       return { snapshot, tests };
     } catch (err) {
       return this.#refused(err, by, counts);

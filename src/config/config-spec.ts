@@ -60,6 +60,7 @@ export const CONFIG_SPEC = {
     fanoutCheckMs: int(2_000, 100, 600_000, "how often a replica compares its revision with the fleet's (Redis)"),
     historySize: int(10, 1, 1000, "pushed bundles kept for ListBundles and ActivateBundle"),
     maxPushBytes: int(16 * MiB, 1024, 1024 * MiB, "largest bundle archive accepted by PushBundle"),
+    minCoverage: int(0, 0, 100, "percentage of policies that must decide at least one of a bundle's own tests for it to be accepted (pushes, folder changes, start-up); 0: no minimum"),
   },
   envoy: {
     forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),

@@ -124,7 +124,7 @@ describe("verdict keygen, bundle build, bundle verify", () => {
       assert.equal(keygen.status, 0, keygen.stderr);
       const build = run("bundle", "build", EXAMPLE_BUNDLE, "-o", join(dir, "b.tar.gz"), "--signing-key", join(dir, "k.key.pem"));
       assert.equal(build.status, 0, build.stderr);
-      assert.match(build.stdout, /27 tests passed, coverage 100%, signed/);
+      assert.match(build.stdout, /\d+ tests passed, coverage 100%, signed/);
       const ok = run("bundle", "verify", join(dir, "b.tar.gz"), "--public-key", join(dir, "k.pub.pem"));
       assert.equal(ok.status, 0, ok.stderr);
       assert.match(ok.stdout, /^ok: "example-docs-api"/);
