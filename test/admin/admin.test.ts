@@ -180,7 +180,7 @@ describe("signed bundles only, when a key is configured", () => {
       await assert.rejects(a.push(changed), failedPrecondition(/roles\.cedar: changed since the bundle was signed/));
       assert.equal((await a.active()).bundle!.revision, "r1");
       assert.equal((await a.push(await signed(withRevision("r2"), "r2", s.keys.privateKey))).activated, true);
-      await assert.rejects(a.push(older), failedPrecondition(/signed before the active revision/));
+      await assert.rejects(a.push(older), failedPrecondition(/signed before the active revision r2, so a push of it is refused as a replay; this replica never served it, so to roll back rebuild and re-sign it with `verdict bundle build/));
       assert.equal((await a.active()).bundle!.revision, "r2");
     } finally {
       a.close();
