@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import { Command } from "commander";
 import { ConfigError } from "./config/load-config.js";
 
@@ -41,6 +42,9 @@ function versionLine(): string {
   return `verdict ${own.version} (cedar-wasm ${cedar}, node ${process.version})`;
 }
 
+/** Commands that run long enough for V8's optimizing Wasm compiler to pay for itself. */
+const LONG_RUNNING = new Set(["serve", "replay"]);
+
 async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   // --version answers after any command too (`verdict bundle push --version`).
@@ -55,6 +59,10 @@ async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   const first = args.find((a) => !a.startsWith("-"));
   const name = first === undefined ? undefined : (MODULE_OF[first] ?? first);
+  // A one-shot command calls Cedar a few hundred times: compiling its Wasm with the baseline
+  // compiler only (no optimizing tier) roughly halves such a call, and changes no answer.
+  // Set before Cedar's module is compiled, i.e. before any command module loads.
+  if (name === undefined || !LONG_RUNNING.has(name)) setFlagsFromString("--liftoff-only");
   const wanted = name !== undefined && name in COMMANDS ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
   await program.parseAsync(argv);
