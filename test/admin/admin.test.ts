@@ -72,7 +72,7 @@ describe("PolicyAdminService", () => {
     await assert.rejects(a.push(invalid), failedPrecondition(/\[typo\].*departmnt/));
     const failing = withRevision("r-tests");
     failing.set("tests/admin_always_denied.json", utf8(JSON.stringify({ request: JSON.parse(readFileSync(join(EXAMPLE_BUNDLE, "tests/admin_can_delete_in_own_tenant.json"), "utf8")).request, expect: { decision: "deny" } })));
-    await assert.rejects(a.push(failing), failedPrecondition(/1 of 28 policy tests failed \(admin_always_denied\)/));
+    await assert.rejects(a.push(failing), failedPrecondition(/1 of \d+ policy tests failed \(admin_always_denied\)/));
     await assert.rejects(a.push(tarGz([{ name: "manifest.json", content: '{"name":"x"}' }, { name: "../escape.cedar", content: "permit(principal, action, resource);" }])), failedPrecondition(/\.\.\/escape\.cedar: path traversal/));
     const d = 140;
     const poison = withRevision("r-poison");
