@@ -35,6 +35,7 @@ import { GrpcServer } from "./server/grpc-server.js";
 import { addMainServices } from "./server/main-listener.js";
 import { addAuthzenRoutes } from "./server/authzen/authzen-routes.js";
 import { UnmatchedInventory } from "./server/envoy/unmatched-inventory.js";
+import { addForwardAuthRoute } from "./server/http/forward-auth-route.js";
 import { addHealthRoutes, Lifecycle } from "./server/http/health-routes.js";
 import { addMetricsRoute } from "./server/http/metrics-route.js";
 import { HttpServer } from "./server/http/http-server.js";
@@ -202,6 +203,10 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         token: tokenOf(config.authzen),
         publicUrl: config.authzen.publicUrl,
       });
+    }
+    if (config.forwardAuth.enabled) {
+      const door = { decisions: r.resolve(TOKENS.DecisionService), active: r.resolve(TOKENS.ActiveBundle), metrics: r.resolve(TOKENS.Metrics), inventory: r.resolve(TOKENS.UnmatchedInventory) };
+      addForwardAuthRoute(http, door, { ...config.forwardAuth, token: tokenOf(config.forwardAuth) });
     }
     const decisionLog = r.resolve(TOKENS.DecisionLog);
     lifecycle.onClose(() => decisionLog.close());

@@ -64,7 +64,18 @@ export const CONFIG_SPEC = {
   },
   envoy: {
     forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),
-    removeAuthorization: bool(false, "on allow, strip the authorization header before the request goes upstream"),
+    removeAuthorization: bool(false, "strip the authorization header from every request Envoy lets through (allowed, or unmatched with `unmatched: allow`)"),
+    xffTrustedHops: int(0, 0, 10, "set to Envoy's xff_num_trusted_hops: 0 takes the source IP from Envoy's downstream connection; N > 0 takes the (N+1)th x-forwarded-for entry from the right, the one Envoy trusts"),
+  },
+  forwardAuth: {
+    enabled: bool(false, "serve the forward-auth endpoint (nginx auth_request, Caddy forward_auth, Traefik, HAProxy, Envoy HTTP ext_authz) on the HTTP listener; callers may assert the original request, so only trusted gateways may reach it"),
+    path: str("/forward-auth", "the endpoint's path; requests below it (path/…) are Envoy's HTTP-service mode"),
+    token: optStr("when set, gateways must send it in the x-verdict-gateway-token header (VERDICT_FORWARD_AUTH_TOKEN)"),
+    tokenFile: optStr("file holding the forward-auth gateway token"),
+    xffTrustedHops: int(0, 0, 10, "proxies in front of the gateway whose x-forwarded-for entries are trusted: the source IP is the (N+1)th entry from the right"),
+    peerHeader: optStr("header in which the gateway passes the verified client certificate identity (e.g. x-client-spiffe-id); unset: no mTLS principals"),
+    forwardPrincipal: bool(false, "on allow, answer x-verdict-principal (the principal id) for the gateway to copy upstream"),
+    trustNetwork: bool(false, "allow forward-auth on a non-loopback HTTP listener without a token or mTLS allow-list (only when nothing but your gateways can reach it)"),
   },
   authzen: {
     enabled: bool(true, "serve the OpenID AuthZEN Authorization API on the HTTP listener"),
@@ -141,6 +152,12 @@ export function crossCheck(c: Config): string[] {
   if (c.authzen.token !== undefined && c.authzen.tokenFile !== undefined) problems.push("authzen.token and authzen.tokenFile: give one, not both");
   if (c.authzen.publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(c.authzen.publicUrl)) {
     problems.push(`authzen.publicUrl must be an absolute http(s) URL with no query, fragment or trailing slash (got ${JSON.stringify(c.authzen.publicUrl)})`);
+  }
+  if (c.forwardAuth.token !== undefined && c.forwardAuth.tokenFile !== undefined) problems.push("forwardAuth.token and forwardAuth.tokenFile: give one, not both");
+  if (!/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(c.forwardAuth.path)) problems.push(`forwardAuth.path must be an absolute path such as /forward-auth, without a trailing slash, query or encoded characters (got ${JSON.stringify(c.forwardAuth.path)})`);
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d+$/.test(c.server.httpAddr);
+  if (c.forwardAuth.enabled && !loopback && c.forwardAuth.token === undefined && c.forwardAuth.tokenFile === undefined && c.tls.http.allowedClients === "" && !c.forwardAuth.trustNetwork) {
+    problems.push("forwardAuth.enabled on a non-loopback server.httpAddr needs forwardAuth.token, tls.http.allowedClients, or forwardAuth.trustNetwork=true: whoever reaches the endpoint may assert any original request");
   }
   if (c.policies.dir !== undefined && c.policies.bundle !== undefined) problems.push("policies.dir and policies.bundle: give one bundle source, not both");
   return problems;

@@ -1,5 +1,6 @@
 import type { EntityJson, Schema, SchemaJson } from "@cedar-policy/cedar-wasm/nodejs";
 import { CedarRuntime, WasmRuntimeError } from "./cedar-runtime.js";
+import { parseExactJson } from "./exact-json.js";
 import { CompiledPolicies, type EvaluationOptions } from "./compiled-policies.js";
 import { maxNestingDepth } from "./nesting-scan.js";
 import { catalogPolicies, diagnosticFrom, type PolicyEntry } from "./policy-catalog.js";
@@ -122,9 +123,10 @@ export class CedarEngine {
   #loadEntities(file: SourceFile, schema: Schema | undefined, diagnostics: Diagnostic[]): EntityJson[] {
     let entities: unknown;
     try {
-      entities = JSON.parse(file.text);
+      // Exactly: a long beyond ±(2^53−1) must reach Cedar as written, not rounded.
+      entities = parseExactJson(file.text);
     } catch (err) {
-      diagnostics.push({ file: file.path, message: `invalid JSON: ${(err as Error).message}` });
+      diagnostics.push({ file: file.path, message: err instanceof RangeError ? err.message : `invalid JSON: ${(err as Error).message}` });
       return [];
     }
     if (!Array.isArray(entities)) {

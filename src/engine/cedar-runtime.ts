@@ -1,6 +1,10 @@
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { setFlagsFromString } from "node:v8";
+import { compileFunction } from "node:vm";
 import type * as CedarWasm from "@cedar-policy/cedar-wasm/nodejs";
+import { EXACT_JSON } from "./exact-json.js";
 
 /** The cedar-wasm module's exports: one WebAssembly instance. */
 export type CedarModule = typeof CedarWasm;
@@ -56,9 +60,16 @@ export class CedarRuntime {
   }
 
   static #load(): CedarModule {
-    // cedar-wasm's Node build instantiates its module at require time; dropping the cache
-    // entry makes the next require build a new instance with fresh memory.
-    delete require.cache[modulePath];
-    return require(modulePath) as CedarModule;
+    // cedar-wasm's Node build is a CommonJS file that instantiates its module when run; running
+    // it again builds a new instance with fresh memory. It hands every call to Cedar as
+    // `JSON.stringify(call)`, which refuses a bigint, so it runs with a `JSON` of its own that
+    // writes a bigint as its exact digits: longs beyond ±(2^53−1) reach Cedar unrounded.
+    const run = compileFunction(glueSource(), ["exports", "require", "module", "__filename", "__dirname", "JSON"], { filename: modulePath });
+    const module = { exports: {} as CedarModule };
+    run(module.exports, require, module, modulePath, dirname(modulePath), EXACT_JSON);
+    return module.exports;
   }
 }
+
+let glue: string | undefined;
+const glueSource = (): string => (glue ??= readFileSync(modulePath, "utf8"));

@@ -195,11 +195,17 @@ export class CompiledPolicies {
     const { decision, diagnostics } = answer.response;
     const errors: EvaluationError[] = diagnostics.errors.map((e) => ({ policyId: e.policyId, message: e.error.message }));
     if (errors.length > 1) errors.sort((a, b) => this.#order.get(a.policyId)! - this.#order.get(b.policyId)!);
+    let reasons = diagnostics.reason;
     if (this.#strict && errors.length > 0) {
       const erroredForbids = errors.filter((e) => this.#forbids.has(e.policyId)).map((e) => e.policyId);
-      if (erroredForbids.length > 0) return { decision: "deny", determiningPolicies: erroredForbids, errors };
+      if (erroredForbids.length > 0) {
+        // Strict mode denies; the forbids that decided it are those Cedar found satisfied (its
+        // reasons, when it denies too) and those that errored, in bundle order, as Plan lists them.
+        reasons = decision === "deny" ? [...new Set([...reasons, ...erroredForbids])] : erroredForbids;
+        if (reasons.length > 1) reasons.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
+        return { decision: "deny", determiningPolicies: reasons, errors };
+      }
     }
-    const reasons = diagnostics.reason;
     if (reasons.length > 1) reasons.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
     return { decision, determiningPolicies: reasons, errors };
   }

@@ -38,21 +38,23 @@ export class RequestEntities {
   }
 
   /**
-   * Checks and converts the request's entities into `out`. Entities with data are read first
-   * so that a bare mention of the same uid (principal also listed in `entities`, principal =
-   * resource, a user the bundle defines) is a reference, not a duplicate; a bare mention adds
-   * nothing Cedar could read, and under a schema with required attributes it would not
-   * conform, so only the reference is passed.
+   * Checks and converts the request's entities into `out`, so that Cedar validates every one
+   * of them against the schema exactly as it validates any entity it is given.
+   *
+   * Entities with data are read first. A bare mention (a uid with no attributes, parents or
+   * tags) then means, in this order: the bundle's static entity of that uid; the request's
+   * own entity of that uid that has data (principal also listed in `entities`); otherwise an
+   * entity with no attributes, parents or tags, passed to Cedar like any other, so a type
+   * whose schema requires attributes refuses it, naming the missing attribute.
    */
   load(req: RequestEntitySource, out: EntityJson[]): void {
     this.#defined.clear();
     this.#loadOne(req, req.principal, out);
     if (req.resource !== undefined) this.#loadOne(req, req.resource, out);
     for (const e of req.entities) this.#loadOne(req, e, out);
-    // Bare mentions: only the action-type rule applies to them.
-    if (isActionType(req.principal.uid.type)) throw actionEntity(req, req.principal);
-    if (req.resource !== undefined && isActionType(req.resource.uid.type)) throw actionEntity(req, req.resource);
-    for (const e of req.entities) if (isActionType(e.uid.type)) throw actionEntity(req, e);
+    this.#loadBare(req, req.principal, out);
+    if (req.resource !== undefined) this.#loadBare(req, req.resource, out);
+    for (const e of req.entities) this.#loadBare(req, e, out);
   }
 
   #loadOne(req: RequestEntitySource, e: Entity, out: EntityJson[]): void {
@@ -64,6 +66,17 @@ export class RequestEntities {
     }
     const key = uidKey(type, id);
     if (this.#defined.has(key)) throw invalidArgument(`${roleOf(req, e)}: entity ${formatUid(e.uid)} appears more than once in the request`);
+    this.#defined.set(key, e);
+    out.push(toCedarEntity(e));
+  }
+
+  #loadBare(req: RequestEntitySource, e: Entity, out: EntityJson[]): void {
+    if (!isBare(e)) return;
+    const { type, id } = e.uid;
+    if (isActionType(type)) throw actionEntity(req, e);
+    if (this.#graph.lookup(type, id) >= 0) return;
+    const key = uidKey(type, id);
+    if (this.#defined.has(key)) return;
     this.#defined.set(key, e);
     out.push(toCedarEntity(e));
   }
@@ -111,6 +124,12 @@ export class RequestEntities {
   }
 }
 
+/**
+ * Marks every static entity a value can refer to. Under a schema Cedar also reads a record
+ * `{type, id}` in an entity-typed slot (context, attribute, tag, nested record or set) as an
+ * entity reference, so such a record is followed wherever it appears: following one that
+ * Cedar reads as a plain record only hands Cedar one more entity, never changes its answer.
+ */
 function visitValue(g: EntityGraph, v: Value): void {
   switch (v.kind) {
     case "entity":
@@ -118,9 +137,12 @@ function visitValue(g: EntityGraph, v: Value): void {
     case "set":
       for (const x of v.values) visitValue(g, x);
       return;
-    case "record":
+    case "record": {
+      const { type, id } = v.fields;
+      if (type?.kind === "string" && id?.kind === "string") g.visitUid({ type: type.value, id: id.value });
       for (const key in v.fields) visitValue(g, v.fields[key]!);
       return;
+    }
     default:
       return;
   }

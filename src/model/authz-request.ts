@@ -1,7 +1,7 @@
 import type { Entity, EntityUid, Value } from "./entity.js";
 
 /** Which front door a request came through (`plan`: resource query planning); a bounded metric label. */
-export type Api = "check" | "batch" | "envoy" | "authzen" | "plan";
+export type Api = "check" | "batch" | "envoy" | "authzen" | "forward_auth" | "plan";
 
 /** One authorization question, after wire mapping and before the engine. */
 export interface AuthzRequest {

@@ -7,7 +7,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * Normalizes an HTTP request target for route matching, without `new URL()` (which reads
  * `//admin/people` as host `admin`). The query and fragment are split off; each segment is
  * percent-decoded once; `.` and empty segments are dropped and `..` removes the previous one.
- * A target whose meaning depends on who decodes it is refused: an encoded `/` or `\`, a NUL or
+ * A target whose meaning depends on who decodes it is refused: an encoded `/` or `\`, a `;`
+ * (path parameters: Tomcat and Spring strip `;jsessionid=…` from a segment, most servers keep
+ * it, so `/docs/secret;x` could be decided as `secret;x` and served as `secret`), a NUL or
  * control character, invalid percent-encoding or invalid UTF-8, or `..` above the root.
  */
 export function normalizePath(target: string): NormalizedPath {
@@ -20,6 +22,7 @@ export function normalizePath(target: string): NormalizedPath {
   const out: string[] = [];
   for (const raw of rawPath.split("/")) {
     if (/%2f|%5c/i.test(raw)) return { ok: false, reason: "encoded / or \\ in a path segment" };
+    if (/;|%3b/i.test(raw)) return { ok: false, reason: "; in a path segment (path parameters mean different things to different servers)" };
     let seg: string;
     try {
       seg = decoder.decode(percentDecode(raw));

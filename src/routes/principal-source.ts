@@ -1,13 +1,15 @@
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { Entity, Value } from "../model/entity.js";
+import { createBackgroundJwks } from "./background-jwks.js";
 import { type HttpFacts, singleHeader } from "./http-facts.js";
+import { type PeerAllowList, parsePeerAllowList, peerAllowed } from "./peer-allow-list.js";
 import type { FieldPath, YamlFields } from "./yaml-fields.js";
 
 /** Where a request's principal may come from, tried in order. */
 export type PrincipalSource =
   | { readonly kind: "jwt"; readonly header: string; readonly keys: JWTVerifyGetKey; readonly issuer: string; readonly audience: string; readonly mapping: ClaimMapping; readonly clockToleranceSec: number }
   | { readonly kind: "jwtAuthn"; readonly metadataKey: string; readonly mapping: ClaimMapping }
-  | { readonly kind: "peer"; readonly type: string }
+  | { readonly kind: "peer"; readonly type: string; readonly allow: PeerAllowList }
   | { readonly kind: "header"; readonly name: string; readonly type: string };
 
 /** How token claims become the principal entity. */
@@ -19,16 +21,14 @@ export interface ClaimMapping {
   readonly parents?: { readonly claim: string; readonly type: string };
 }
 
-/** The principal entity, or why there is none (the answer is then 401). */
-export type PrincipalOutcome = { readonly entity: Entity } | { readonly refuse: string; readonly status: 400 | 401 };
+/**
+ * The principal entity, or why there is none (the answer is then 401, with RFC 6750's
+ * `error="invalid_token"` when credentials were presented but are not valid).
+ */
+export type PrincipalOutcome = { readonly entity: Entity } | { readonly refuse: string; readonly status: 400 | 401; readonly invalidToken?: boolean };
 
 /** Asymmetric algorithms only: `none` and HMAC (HS256 keyed with a public key) are refused. */
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
-/** A kid missing from the cached key set refetches at most this often (no fetch storm). */
-const JWKS_COOLDOWN_MS = 10_000;
-const JWKS_MAX_AGE_MS = 10 * 60_000;
-/** Well under Envoy's ext_authz timeout would be ideal, but the first fetch must be able to finish. */
-const JWKS_TIMEOUT_MS = 1_000;
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Reads `principal[i]` of routes.yaml; `readFile` returns another bundle file (a JWKS). */
@@ -38,7 +38,7 @@ export function parsePrincipalSource(y: YamlFields, path: FieldPath, readFile: (
   const kind = kinds[0]!;
   const at = [...path, kind];
   if (kind === "jwt") {
-    y.only(at, ["header", "jwks", "jwksUrl", "issuer", "audience", "clockToleranceSec", "type", "id", "attributes", "parents"]);
+    y.only(at, ["header", "jwks", "jwksUrl", "jwksRefreshSec", "issuer", "audience", "clockToleranceSec", "type", "id", "attributes", "parents"]);
     const tolerance = y.get([...at, "clockToleranceSec"]) ?? 30;
     if (typeof tolerance !== "number" || !Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300) y.fail([...at, "clockToleranceSec"], "must be a whole number of seconds from 0 to 300");
     return { kind, header: y.optStr([...at, "header"], "authorization").toLowerCase(), keys: keysOf(y, at, readFile), issuer: y.str([...at, "issuer"]), audience: y.str([...at, "audience"]), mapping: mappingOf(y, at), clockToleranceSec: tolerance as number };
@@ -48,8 +48,8 @@ export function parsePrincipalSource(y: YamlFields, path: FieldPath, readFile: (
     return { kind, metadataKey: y.str([...at, "metadataKey"]), mapping: mappingOf(y, at) };
   }
   if (kind === "peer") {
-    y.only(at, ["type"]);
-    return { kind, type: y.typeName([...at, "type"]) };
+    y.only(at, ["type", "trustDomains", "ids"]);
+    return { kind, type: y.typeName([...at, "type"]), allow: parsePeerAllowList(y, at) };
   }
   if (kind === "header") {
     y.only(at, ["name", "type"]);
@@ -70,7 +70,9 @@ function keysOf(y: YamlFields, at: FieldPath, readFile: (path: string) => string
       return y.fail([...at, "jwksUrl"], "is not a URL");
     }
     if (u.protocol !== "https:" && !(u.protocol === "http:" && LOOPBACK.has(u.hostname))) y.fail([...at, "jwksUrl"], "must be https (plain http only on loopback)");
-    return createRemoteJWKSet(u, { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: JWKS_MAX_AGE_MS, timeoutDuration: JWKS_TIMEOUT_MS });
+    const refresh = y.get([...at, "jwksRefreshSec"]) ?? 300;
+    if (typeof refresh !== "number" || !Number.isInteger(refresh) || refresh < 10 || refresh > 86_400) y.fail([...at, "jwksRefreshSec"], "must be a whole number of seconds from 10 to 86400");
+    return createBackgroundJwks(u, (refresh as number) * 1000);
   }
   const name = y.str([...at, "jwks"]);
   const text = readFile(name) ?? y.fail([...at, "jwks"], `bundle file ${name} not found`);
@@ -107,9 +109,14 @@ function mappingOf(y: YamlFields, at: FieldPath): ClaimMapping {
  * header the route table names as set by the gateway; a source with bad credentials refuses.
  */
 export async function resolvePrincipal(sources: readonly PrincipalSource[], facts: HttpFacts): Promise<PrincipalOutcome> {
+  let notAllowed = "";
   for (const s of sources) {
     if (s.kind === "peer") {
-      if (facts.peerPrincipal !== "") return { entity: bare(s.type, facts.peerPrincipal) };
+      if (facts.peerPrincipal === "") continue;
+      // A certificate the gateway verified proves only that some CA issued it: the identity
+      // must also be on the source's allow-list, else the next source gets its turn.
+      if (peerAllowed(s.allow, facts.peerPrincipal)) return { entity: bare(s.type, facts.peerPrincipal) };
+      notAllowed = " (the client certificate's identity is not on the peer allow-list)";
     } else if (s.kind === "header") {
       const h = singleHeader(facts, s.name);
       if ("ambiguous" in h) return { refuse: h.ambiguous, status: 400 };
@@ -118,24 +125,25 @@ export async function resolvePrincipal(sources: readonly PrincipalSource[], fact
       const payload = facts.verifiedJwtPayloads[s.metadataKey];
       if (payload !== null && typeof payload === "object" && !Array.isArray(payload)) return claimsEntity(s.mapping, payload as Record<string, unknown>);
     } else {
-      const header = facts.headers.get(s.header);
-      if (header === undefined) continue;
-      const m = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
-      if (m === null) return { refuse: `the ${s.header} header does not hold one bearer token`, status: 401 };
+      const values = facts.headers.get(s.header);
+      if (values === undefined || values.length === 0) continue;
+      const m = values.length === 1 ? /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(values[0]!.trim()) : null;
+      if (m === null) return { refuse: `the ${s.header} header does not hold one bearer token`, status: 401, invalidToken: true };
       try {
+        // exp and nbf are checked against the PDP's own clock (facts.time is never caller-asserted).
         const { payload } = await jwtVerify(m[1]!, s.keys, { issuer: s.issuer, audience: s.audience, algorithms: ALGORITHMS, clockTolerance: s.clockToleranceSec, currentDate: facts.time, requiredClaims: ["exp"] });
         return claimsEntity(s.mapping, payload as Record<string, unknown>);
       } catch (err) {
-        return { refuse: `invalid token: ${err instanceof Error ? err.message : "unverifiable"}`, status: 401 };
+        return { refuse: `invalid token: ${err instanceof Error ? err.message : "unverifiable"}`, status: 401, invalidToken: true };
       }
     }
   }
-  return { refuse: "no credentials: a bearer token or a client certificate is required", status: 401 };
+  return { refuse: `no credentials: a bearer token or an allowed client certificate is required${notAllowed}`, status: 401 };
 }
 
 function claimsEntity(m: ClaimMapping, claims: Record<string, unknown>): PrincipalOutcome {
   const id = claims[m.idClaim];
-  if (typeof id !== "string" || id === "") return { refuse: `the token has no "${m.idClaim}" claim`, status: 401 };
+  if (typeof id !== "string" || id === "") return { refuse: `the token has no "${m.idClaim}" claim`, status: 401, invalidToken: true };
   const attrs = Object.create(null) as Record<string, Value>;
   for (const [attr, spec] of Object.entries(m.attributes)) {
     const raw = claims[spec.claim];

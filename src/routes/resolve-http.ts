@@ -11,11 +11,11 @@ export type { HttpFacts } from "./http-facts.js";
 /** A Cedar request for the route, or the HTTP answer that refuses it, or a pass for an unmatched request the table lets through. */
 export type HttpOutcome =
   | { readonly kind: "request"; readonly request: AuthzRequest; readonly route: Route; readonly principalId: string }
-  | { readonly kind: "refuse"; readonly status: 400 | 401 | 403; readonly reason: string }
+  | { readonly kind: "refuse"; readonly status: 400 | 401 | 403; readonly reason: string; readonly invalidToken?: boolean }
   | { readonly kind: "unmatched"; readonly method: string; readonly template: string; readonly allow: boolean };
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-fA-F:.]+$/;
+/** An HTTP method token in canonical (upper) case; methods are case-sensitive (RFC 9110 §9.1). */
+const METHOD = /^[A-Z]{1,16}$/;
 
 /**
  * Turns an HTTP request into a Cedar request through the bundle's route table. Matching uses
@@ -25,8 +25,12 @@ const IPV6 = /^[0-9a-fA-F:.]+$/;
 export async function resolveHttp(table: RouteTable, facts: HttpFacts): Promise<HttpOutcome> {
   const norm = normalizePath(facts.target);
   if (!norm.ok) return { kind: "refuse", status: 400, reason: norm.reason };
-  const method = facts.method.toUpperCase();
-  if (!/^[A-Z]{1,16}$/.test(method)) return { kind: "refuse", status: 400, reason: "not an HTTP method" };
+  // Decided on the method exactly as sent: an upstream that reads `get` as GET must not be
+  // reached through a route (or an `unmatched: allow`) that only saw a method named `get`.
+  const method = facts.method;
+  if (!METHOD.test(method)) {
+    return { kind: "refuse", status: 400, reason: /^[A-Za-z]{1,16}$/.test(method) ? "the HTTP method is not in canonical upper case" : "not an HTTP method" };
+  }
   let route: Route | undefined;
   let params: Record<string, string> | undefined;
   for (const r of table.routes) {
@@ -38,10 +42,10 @@ export async function resolveHttp(table: RouteTable, facts: HttpFacts): Promise<
     }
   }
   if (route === undefined || params === undefined) return { kind: "unmatched", method, template: templateOf(norm.segments), allow: table.unmatched === "allow" };
-  const source = facts.sourceAddress;
-  if (!IPV4.test(source) && !(IPV6.test(source) && source.includes(":"))) return { kind: "refuse", status: 400, reason: "the gateway gave no source IP address" };
+  if ("refuse" in facts.source) return { kind: "refuse", status: 400, reason: facts.source.refuse };
+  const source = facts.source.address;
   const principal = await resolvePrincipal(table.principal, facts);
-  if ("refuse" in principal) return { kind: "refuse", status: principal.status, reason: principal.refuse };
+  if ("refuse" in principal) return { kind: "refuse", status: principal.status, reason: principal.refuse, ...(principal.invalidToken ? { invalidToken: true } : {}) };
 
   let ambiguity: string | undefined;
   const pathParams = params;

@@ -29,7 +29,7 @@ export function addMainServices(
   envoy: EnvoyFrontDoor,
 ): void {
   server.add(...authorizationService(decisions, plans));
-  server.add(...envoyService(decisions, active, envoy.settings, envoy.metrics, envoy.inventory));
+  server.add(...envoyService({ decisions, active, metrics: envoy.metrics, inventory: envoy.inventory }, envoy.settings));
   server.add(...healthService(active, shutdown));
   addReflection(server, [file_verdict_v1_authorization, file_envoy_service_auth_v3_external_auth, file_grpc_health_v1_health]);
 }

@@ -1,71 +1,29 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { CompactSign, exportJWK, SignJWT } from "jose";
+import { CompactSign } from "jose";
 import { createServiceClient } from "../../src/cli/grpc-client.js";
 import { Authorization, type CheckResponse, CheckRequestSchema, CheckResponseSchema } from "../../src/gen/envoy/service/auth/v3/external_auth_pb.js";
 import { admin, TOKEN } from "../helpers/admin.js";
 import { REPO } from "../helpers/bundles.js";
+import { envoyRequest as envoyRequestOf } from "../helpers/envoy-request.js";
+import { AUD, type Claims, gatewayBundle, idpPublicKeyPem, ISS, type TokenOptions, token } from "../helpers/gateway-idp.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 import { concat, lenField, utf8 } from "../helpers/wire.js";
 
-// The example gateway bundle, with a JWKS whose private key this test holds.
-const idp = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const dir = mkdtempSync(join(tmpdir(), "verdict-gw-"));
-cpSync(join(REPO, "policies/examples/envoy-gateway"), dir, { recursive: true });
-
 const fromEnvoy = (b: Buffer) => fromBinary(CheckResponseSchema, b);
-const ISS = "https://idp.example.test";
-const AUD = "docs-gateway";
-type Claims = { sub?: string; tenant?: string; roles?: string[] };
-const token = (claims: Claims = {}, opts: { key?: typeof idp.privateKey; aud?: string; exp?: number; nbf?: number } = {}) => {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ tenant: "acme", roles: ["viewer"], ...claims })
-    .setProtectedHeader({ alg: "RS256", kid: "test" })
-    .setSubject(claims.sub ?? "alice")
-    .setIssuer(ISS)
-    .setAudience(opts.aud ?? AUD)
-    .setIssuedAt(now - 60)
-    .setNotBefore(opts.nbf ?? now - 60)
-    .setExpirationTime(opts.exp ?? now + 600)
-    .sign(opts.key ?? idp.privateKey);
-};
-
 type Http = { method?: string; path: string; headers?: Record<string, string> };
-// As Envoy fills it: pseudo-headers in the map, lower-case names, the request time, the peer.
-const envoyRequest = (http: Http, peer?: string, jwtPayload?: Record<string, unknown>) =>
-  create(CheckRequestSchema, {
-    attributes: {
-      source: { address: { address: { case: "socketAddress", value: { address: "10.0.0.5", portSpecifier: { case: "portValue", value: 41000 } } } }, principal: peer ?? "", ...(peer ? { certificate: "-----BEGIN%20CERTIFICATE-----%0A" } : {}) },
-      destination: { address: { address: { case: "socketAddress", value: { address: "10.0.0.9", portSpecifier: { case: "portValue", value: 8080 } } } } },
-      request: {
-        time: { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 },
-        http: {
-          id: "req-1",
-          method: http.method ?? "GET",
-          path: http.path,
-          host: "api.example.test",
-          scheme: "https",
-          protocol: "HTTP/1.1",
-          size: -1n,
-          headers: { ":authority": "api.example.test", ":method": http.method ?? "GET", ":path": http.path, ":scheme": "https", "x-request-id": "req-1", ...(http.headers ?? {}) },
-        },
-      },
-      ...(jwtPayload ? { metadataContext: { filterMetadata: { "envoy.filters.http.jwt_authn": { jwt_payload: jwtPayload } } } } : {}),
-    },
-  } as MessageInitShape<typeof CheckRequestSchema>);
+const envoyRequest = (http: Http, peer?: string, jwtPayload?: Record<string, unknown>) => envoyRequestOf({ ...http, ...(peer ? { peer } : {}), ...(jwtPayload ? { jwtPayload } : {}) });
 
 describe("Envoy ext_authz v3 Check", () => {
   let v: RunningVerdict;
   let client: ReturnType<typeof createServiceClient>;
+  let dir = "";
   before(async () => {
-    writeFileSync(join(dir, "jwks.json"), JSON.stringify({ keys: [{ ...(await exportJWK(idp.publicKey)), kid: "test", alg: "RS256", use: "sig" }] }));
+    dir = await gatewayBundle();
     v = await startVerdict(dir, { "envoy.removeAuthorization": true, "admin.token": TOKEN });
     client = createServiceClient(Authorization, v.grpcAddr);
   });
@@ -75,7 +33,7 @@ describe("Envoy ext_authz v3 Check", () => {
     rmSync(dir, { recursive: true, force: true });
   });
   const check = (http: Http, peer?: string, jwtPayload?: Record<string, unknown>) => client.call<CheckResponse>("check", envoyRequest(http, peer, jwtPayload));
-  const bearer = async (c?: Claims, o?: Parameters<typeof token>[1]) => ({ authorization: `Bearer ${await token(c, o)}` });
+  const bearer = async (c?: Claims, o?: TokenOptions) => ({ authorization: `Bearer ${await token(c, o)}` });
   const statusOf = (r: CheckResponse) => (r.httpResponse.case === "deniedResponse" ? r.httpResponse.value.status?.code : 200);
   const bodyOf = (r: CheckResponse) => (r.httpResponse.case === "deniedResponse" ? r.httpResponse.value.body : "");
   const headerOf = (r: CheckResponse, name: string) => {
@@ -144,7 +102,7 @@ describe("Envoy ext_authz v3 Check", () => {
       { authorization: "Basic YWxpY2U6cHc=" },
       await bearer({}, { exp: now - 3600 }),
       await bearer({}, { nbf: now + 3600 }),
-      await bearer({}, { key: stranger.privateKey }),
+      await bearer({}, { foreign: true }),
       await bearer({}, { aud: "another-api" }),
     ]) {
       const r = await check({ path: "/v1/tenants/acme/documents/d1", headers });
@@ -155,7 +113,7 @@ describe("Envoy ext_authz v3 Check", () => {
   it("refuses alg none and HS256 keyed with the RSA public key", async () => {
     const payload = utf8(JSON.stringify({ sub: "mallory", tenant: "acme", roles: ["admin"], iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) + 600 }));
     const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(payload).toString("base64url")}.`;
-    const pem = idp.publicKey.export({ type: "spki", format: "pem" });
+    const pem = idpPublicKeyPem();
     const hs = await new CompactSign(payload).setProtectedHeader({ alg: "HS256", kid: "test" }).sign(Buffer.from(pem));
     for (const t of [none, hs]) assert.equal(statusOf(await check({ path: "/admin/users", headers: { authorization: `Bearer ${t}` } })), 401);
   });

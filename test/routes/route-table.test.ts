@@ -25,7 +25,7 @@ function lineOf(text: string): { line: number | undefined; message: string } {
 describe("routes.yaml validation: errors name the line", () => {
   it("accepts the documented shape, with typed attributes and parents", () => {
     const t = parse(`principal:
-  - peer: { type: App::Service }
+  - peer: { type: App::Service, trustDomains: [cluster.local] }
 headers: [X-Tenant]
 routes:
   - methods: [get, PUT]
@@ -56,6 +56,8 @@ routes:
       [`principal:\n  - jwt:\n      jwks: jwks.json\n      jwksUrl: https://idp.example.test/jwks\n      issuer: i\n      audience: a\n      type: A\n${ROUTE}`, 3, /exactly one of jwks/],
       [`principal:\n  - cookie: { name: sid }\n${ROUTE}`, 2, /unknown principal source/],
       [`${ROUTE}unmatched: maybe\n`, 6, /deny or allow/],
+      [`principal:\n  - peer: { type: App::Service }\n${ROUTE}`, 2, /trustDomains .* or ids/],
+      [`principal:\n  - peer: { type: App::Service, trustDomains: ["spiffe://cluster.local"] }\n${ROUTE}`, 2, /SPIFFE trust domain/],
       [`routes: [\n`, 2, /./],
       [`routes:\n  - path: /a\n    path: /b\n`, 3, /unique|duplicate/i],
     ];

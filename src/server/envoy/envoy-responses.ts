@@ -9,6 +9,14 @@ const PERMISSION_DENIED = 7;
 /** Printable ASCII only: a CR/LF (or any control byte) in an echoed value could split headers. */
 const SAFE_HEADER_VALUE = /^[\x20-\x7e]*$/;
 
+/**
+ * RFC 6750's challenge: `error="invalid_token"` when a token was presented but is not valid
+ * (expired, badly signed, unknown key), none when there were no credentials at all.
+ */
+export function bearerChallenge(invalidToken: boolean): string {
+  return invalidToken ? 'Bearer realm="verdict", error="invalid_token"' : 'Bearer realm="verdict"';
+}
+
 /** A header Envoy sets, replacing any value the client sent. */
 export function header(key: string, value: string) {
   return { header: { key, value }, appendAction: Append.OVERWRITE_IF_EXISTS_OR_ADD };
@@ -38,10 +46,10 @@ export function allowed(upstream: Upstream, metadata: JsonObject): CheckResponse
  * A deny Envoy turns into an HTTP response (status, JSON body, headers), inside a successful
  * RPC: status PERMISSION_DENIED, never a gRPC error that failure_mode_allow could turn into a pass.
  */
-export function denied(status: StatusCode, body: JsonObject, metadata: JsonObject, decisionId?: string): CheckResponse {
+export function denied(status: StatusCode, body: JsonObject, metadata: JsonObject, decisionId?: string, invalidToken = false): CheckResponse {
   const headers = [header("content-type", "application/json")];
   if (decisionId !== undefined) headers.push(header("x-verdict-decision-id", decisionId));
-  if (status === 401) headers.push(header("www-authenticate", 'Bearer realm="verdict"'));
+  if (status === 401) headers.push(header("www-authenticate", bearerChallenge(invalidToken)));
   return create(CheckResponseSchema, {
     status: { code: PERMISSION_DENIED, message: typeof body["error"] === "string" ? body["error"] : "denied" },
     httpResponse: { case: "deniedResponse", value: { status: { code: status }, headers, body: JSON.stringify(body) } },

@@ -1,28 +1,24 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
-import type { ActiveBundle } from "../../bundle/active-bundle.js";
-import type { DecisionService } from "../../decision/decision-service.js";
-import { toVerdictError } from "../../errors.js";
 import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
-import { resolveHttp } from "../../routes/resolve-http.js";
+import { decideGatewayRequest, type GatewayDoor, type GatewayMetrics } from "../http/gateway-decision.js";
 import { serverDefinition } from "../service-definition.js";
 import { factsOf } from "./envoy-facts.js";
 import { allowed, denied, isSafeHeaderValue } from "./envoy-responses.js";
-import type { UnmatchedInventory } from "./unmatched-inventory.js";
 
-/** What the ext_authz answers carry. */
+/** What the ext_authz answers carry, and how the source address is found. */
 export interface EnvoySettings {
   /** Add `x-verdict-principal` to the upstream request on allow. */
   readonly forwardPrincipal: boolean;
-  /** Strip the `authorization` header before the request goes upstream. */
+  /** Strip the `authorization` header before the request goes upstream (any OK answer). */
   readonly removeAuthorization: boolean;
+  /** Envoy's `xff_num_trusted_hops`: 0 uses the downstream peer address. */
+  readonly xffTrustedHops: number;
 }
 
 /** Counts requests that matched no route, by a bounded method label. */
-export interface EnvoyMetrics {
-  unmatched(method: string): void;
-}
+export type EnvoyMetrics = GatewayMetrics;
 
 /** For a server without metrics. */
 export const NO_ENVOY_METRICS: EnvoyMetrics = { unmatched: () => undefined };
@@ -36,47 +32,35 @@ const PRINCIPAL_HEADER = "x-verdict-principal";
  * refuses) is an explicit DeniedHttpResponse in a successful RPC: a gRPC error would leave the
  * outcome to Envoy's failure_mode_allow, which is how past ext_authz bypasses happened.
  */
-export function envoyService(decisions: DecisionService, active: ActiveBundle, settings: EnvoySettings, metrics: EnvoyMetrics, inventory: UnmatchedInventory): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
-  const refuse = (status: StatusCode, reason: string) => denied(status, { error: reason }, { decision: "deny", reason });
+export function envoyService(door: GatewayDoor, settings: EnvoySettings): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
+  const refuse = (status: StatusCode, reason: string, invalidToken = false) => denied(status, { error: reason }, { decision: "deny", reason }, undefined, invalidToken);
+  // Whatever OK answer Envoy gets, these never reach the upstream from the client.
+  const alwaysRemove = [...(settings.removeAuthorization ? ["authorization"] : []), PRINCIPAL_HEADER];
 
   const check = async (req: CheckRequest): Promise<CheckResponse> => {
     let facts;
     try {
-      facts = factsOf(req);
+      facts = factsOf(req, settings.xffTrustedHops);
     } catch {
       return refuse(StatusCode.BadRequest, "a request header is not valid UTF-8");
     }
     if (facts === undefined) return refuse(StatusCode.Forbidden, "no HTTP request to authorize");
-    const table = active.snapshot?.routes;
-    if (table === undefined) return refuse(StatusCode.Forbidden, "the active bundle has no routes.yaml");
-    const outcome = await resolveHttp(table, facts);
-    if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
-    if (outcome.kind === "unmatched") {
-      metrics.unmatched(outcome.method);
-      inventory.record(outcome.method, outcome.template);
-      if (!outcome.allow) return refuse(StatusCode.Forbidden, "no route matches this request");
-      return allowed({ headers: [], remove: [PRINCIPAL_HEADER] }, { decision: "unmatched" });
-    }
-    const requestId = facts.headers.get("x-request-id") ?? req.attributes?.request?.http?.id ?? "";
-    let result;
-    try {
-      result = await decisions.decide(outcome.request, { api: "envoy", requestId });
-    } catch (err) {
-      const e = toVerdictError(err);
-      return refuse(e.code === "invalid_argument" || e.code === "limit_exceeded" ? StatusCode.BadRequest : StatusCode.Forbidden, e.code === "internal" ? "internal error" : e.message);
-    }
+    const requestId = facts.headers.get("x-request-id")?.[0] ?? req.attributes?.request?.http?.id ?? "";
+    const outcome = await decideGatewayRequest(door, facts, "envoy", requestId);
+    if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason, outcome.invalidToken);
+    if (outcome.kind === "failure") return refuse(StatusCode.Forbidden, outcome.reason);
+    if (outcome.kind === "pass") return allowed({ headers: [], remove: alwaysRemove }, { decision: "unmatched" });
+    const { result, principalId } = outcome;
     const metadata = { decision: result.decision, decision_id: result.decisionId, determining_policies: [...result.determiningPolicies], bundle_revision: result.bundleRevision };
     if (result.decision !== "allow") {
       // The client learns the decision id only; the determining policies go to Envoy's access log.
       return denied(StatusCode.Forbidden, { decision: "deny", decision_id: result.decisionId }, metadata, result.decisionId);
     }
     const headers = [{ key: "x-verdict-decision-id", value: result.decisionId }];
-    const remove = settings.removeAuthorization ? ["authorization"] : [];
-    if (settings.forwardPrincipal && isSafeHeaderValue(outcome.principalId)) headers.push({ key: PRINCIPAL_HEADER, value: outcome.principalId });
-    else remove.push(PRINCIPAL_HEADER);
-    return allowed({ headers, remove }, metadata);
+    const forward = settings.forwardPrincipal && isSafeHeaderValue(principalId);
+    if (forward) headers.push({ key: PRINCIPAL_HEADER, value: principalId });
+    return allowed({ headers, remove: forward ? alwaysRemove.filter((h) => h !== PRINCIPAL_HEADER) : alwaysRemove }, metadata);
   };
-
   const handler: grpc.handleUnaryCall<Buffer, CheckResponse> = (call, callback) => {
     let req: CheckRequest;
     try {

@@ -13,6 +13,7 @@ export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | 
 export class HttpServer {
   readonly #addr: string;
   readonly #routes = new Map<string, HttpHandler>();
+  readonly #prefixes: [string, HttpHandler][] = [];
   readonly #server: Server | TlsServer;
   readonly #allow: ReadonlySet<string>;
   #reload: NodeJS.Timeout | undefined;
@@ -45,6 +46,11 @@ export class HttpServer {
     this.#routes.set(`${method} ${path}`, handler);
   }
 
+  /** Registers `path` and everything below it (`path/…`), for any method. */
+  prefix(path: string, handler: HttpHandler): void {
+    this.#prefixes.push([path, handler]);
+  }
+
   /** Binds; resolves with the bound port. */
   start(): Promise<number> {
     const i = this.#addr.lastIndexOf(":");
@@ -71,7 +77,7 @@ export class HttpServer {
       return;
     }
     const path = (req.url ?? "/").split("?")[0];
-    const handler = this.#routes.get(`${req.method} ${path}`);
+    const handler = this.#routes.get(`${req.method} ${path}`) ?? this.#prefixes.find(([p]) => path === p || path!.startsWith(`${p}/`))?.[1];
     if (handler === undefined) {
       const known = [...this.#routes.keys()].some((k) => k.endsWith(` ${path}`));
       sendJson(res, known ? 405 : 404, { error: known ? "method not allowed" : "not found" });
