@@ -48,6 +48,9 @@ describe("JSON Schemas for editors (schemas/)", () => {
     const twoSources = clone(good);
     twoSources.principal[0] = { jwtAuthn: { metadataKey: "k", type: "Gw::User" }, peer: { type: "Gw::Service" } };
     bad(routes, twoSources, "a principal source with two kinds");
+    const openPeer = clone(good);
+    openPeer.principal = [{ peer: { type: "Gw::Service" } }];
+    bad(routes, openPeer, "a peer source with no allow-list");
   });
 
   it("refuses broken authzen.yaml", () => {
