@@ -96,7 +96,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
         r.resolve(TOKENS.ActiveBundle),
         r.resolve(TOKENS.ShadowBundle),
         r.resolve(TOKENS.Logger),
-        { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize },
+        { read: config.bundleLimits, request: config.limits, historySize: config.bundles.historySize, minCoverage: config.bundles.minCoverage },
         bundleMetrics(r),
       ),
   );
@@ -122,6 +122,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
       watchDebounceMs: config.bundles.watchDebounceMs,
       fanoutCheckMs: config.bundles.fanoutCheckMs,
       readLimits: config.bundleLimits,
+      startupFallback: config.bundles.startupFallback,
     };
     const sources = new BundleSources(settings, registry, r.resolve(TOKENS.ActiveBundle), log, store, fanout);
     r.resolve(TOKENS.Lifecycle).onClose(() => sources.close());

@@ -8,6 +8,7 @@ import type { BundleLoader } from "./bundle-loader.js";
 import type { BundleMetrics } from "./bundle-activator.js";
 import type { BundleSnapshot } from "./bundle-snapshot.js";
 import type { ShadowBundle } from "./shadow-bundle.js";
+import { coverageShortfall, policyCoverage } from "./policy-tests/policy-coverage.js";
 import { readPolicyTests } from "./policy-tests/policy-test-case.js";
 import { type PolicyTestResult, runPolicyTests } from "./policy-tests/run-policy-tests.js";
 import type { RecordKind } from "./sources/fleet-record.js";
@@ -64,6 +65,8 @@ export interface BundleRegistryLimits {
   readonly read: BundleReadLimits;
   readonly request: RequestLimits;
   readonly historySize: number;
+  /** Percentage of policies the bundle's own tests must exercise (0: none). */
+  readonly minCoverage?: number;
 }
 
 /**
@@ -158,7 +161,10 @@ export class BundleRegistry {
     return this.#serial(async () => {
       const shadow = this.#shadow.current;
       const known = shadow?.snapshot.revision === revision ? shadow : this.#history.find((k) => k.snapshot.revision === revision);
-      if (known === undefined) throw new BundleError(`revision ${revision} is not known to this replica (see ListBundles)`);
+      if (known === undefined) {
+        const revisions = this.#history.map((k) => k.snapshot.revision).join(", ");
+        throw new BundleError(`revision ${revision} is not known to this replica; it can activate ${revisions || "nothing yet"} (\`verdict bundle list\`). To return to another bundle, push it again (re-signed by \`verdict bundle build\` if it is older than the active one)`);
+      }
       await this.#publish(known.snapshot, known.archive, "activate");
       const activation = this.#swap(known.snapshot, known.archive, by);
       this.#endShadow(by);
@@ -204,6 +210,8 @@ export class BundleRegistry {
       const tests = runPolicyTests(snapshot.policies, readPolicyTests(files), this.#limits.request, snapshot.trustedEntityTypes);
       const failed = tests.filter((t) => !t.passed);
       if (failed.length > 0) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${failed.length} of ${tests.length} policy tests failed (${failed.map((t) => t.test.name).join(", ")})`);
+      const short = coverageShortfall(policyCoverage(snapshot.policies.policies, tests), this.#limits.minCoverage ?? 0);
+      if (short !== undefined) throw new BundleError(`bundle "${snapshot.name}" revision ${snapshot.revision}: ${short} (bundles.minCoverage)`);
       return { snapshot, tests };
     } catch (err) {
       return this.#refused(err, by, counts);
@@ -230,10 +238,14 @@ export class BundleRegistry {
 
   #refuseReplay(next: BundleSnapshot, current: BundleSnapshot | undefined): void {
     if (isOlder(next, current)) {
-      throw new BundleError(`revision ${next.revision} was signed before the active revision ${current.revision}; use ActivateBundle to roll back on purpose`);
+      const known = this.#history.some((k) => k.snapshot.digest === next.digest);
+      throw new BundleError(
+        `revision ${next.revision} was signed before the active revision ${current.revision}, so a push of it is refused as a replay; ` +
+          (known ? `to roll back on purpose run \`verdict bundle activate ${next.revision}\` (ActivateBundle)` : `this replica never served it, so to roll back rebuild and re-sign it with \`verdict bundle build DIR -o FILE --signing-key KEY\` and push that`),
+      );
     }
     if (this.#history.some((k) => k.snapshot.digest === next.digest && k.snapshot !== current)) {
-      throw new BundleError(`revision ${next.revision} was active before; use ActivateBundle to return to it on purpose`);
+      throw new BundleError(`revision ${next.revision} was active before; to return to it on purpose run \`verdict bundle activate ${next.revision}\` (ActivateBundle)`);
     }
   }
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { ListAnomaliesRequestSchema, type ListAnomaliesResponse } from "../gen/verdict/v1/admin_pb.js";
-import { adminCall, adminError, type AdminFlags } from "./admin-commands.js";
+import { adminCall, adminError, type AdminFlags } from "./admin-client.js";
 import { fail } from "./cli-config.js";
 
 /** `verdict anomalies`: the signals a replica raised from its decision stream, and its shadow APIs. */
@@ -15,7 +15,7 @@ export function registerAnomalies(program: Command): void {
       try {
         process.stdout.write(`${formatAnomalies(await adminCall<ListAnomaliesResponse>(flags, "listAnomalies", create(ListAnomaliesRequestSchema, {})))}\n`);
       } catch (err) {
-        fail(adminError("listAnomalies", err));
+        fail(adminError("anomalies", flags, err));
       }
     });
 }

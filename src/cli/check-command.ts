@@ -20,7 +20,7 @@ export function registerCheck(program: Command): void {
         const response = flags.addr ? await callServer<CheckResponse>(flags.addr, "check", request) : await checkLocal(flags.policies, request);
         process.stdout.write(`${JSON.stringify(toJson(CheckResponseSchema, response, { alwaysEmitImplicit: true }), null, 2)}\n`);
       } catch (err) {
-        failWith("check", err);
+        failWith("check", err, flags.addr);
       }
     });
 }

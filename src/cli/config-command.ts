@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { redactConfig } from "../config/redact-config.js";
 import { settingsMarkdown } from "../config/settings-table.js";
 import { type CommonFlags, configFromFlags } from "./cli-config.js";
 
@@ -6,10 +7,10 @@ import { type CommonFlags, configFromFlags } from "./cli-config.js";
 export function registerConfig(program: Command): void {
   program
     .command("config")
-    .description("print the effective configuration as JSON (flags > VERDICT_* env > file > defaults)")
+    .description("print the effective configuration as JSON (flags > VERDICT_* env > file > defaults); secrets show only that they are set")
     .option("--config <file>", "config file (JSON or YAML)")
     .option("--settings", "print the table of every setting (Markdown) instead")
     .action((flags: CommonFlags & { settings?: boolean }) => {
-      process.stdout.write(flags.settings ? `${settingsMarkdown()}\n` : `${JSON.stringify(configFromFlags(flags), null, 2)}\n`);
+      process.stdout.write(flags.settings ? `${settingsMarkdown()}\n` : `${JSON.stringify(redactConfig(configFromFlags(flags)), null, 2)}\n`);
     });
 }

@@ -6,6 +6,7 @@ import { createContainer } from "../container.js";
 import { VerdictError } from "../errors.js";
 import { AuthorizationService } from "../gen/verdict/v1/authorization_pb.js";
 import { TOKENS } from "../tokens.js";
+import { callErrorText } from "./call-error.js";
 import { configFromFlags, fail, readStdin } from "./cli-config.js";
 import { createServiceClient } from "./grpc-client.js";
 import { silentLogger } from "./silent-logger.js";
@@ -45,7 +46,8 @@ export async function callServer<R>(addr: string, method: string, request: unkno
   }
 }
 
-/** Exits 1 with a bundle's or request's own message, or `what failed: …` for anything else. */
-export function failWith(what: string, err: unknown): void {
-  fail(err instanceof BundleError || err instanceof VerdictError ? err.message : `${what} failed: ${(err as Error).message}`);
+/** Exits 1 with a bundle's or request's own message, or why the call on `addr` failed. */
+export function failWith(what: string, err: unknown, addr?: string): void {
+  if (err instanceof BundleError || err instanceof VerdictError) return fail(err.message);
+  fail(addr === undefined ? `${what} failed: ${(err as Error).message}` : callErrorText(what, addr, err));
 }

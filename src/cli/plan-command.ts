@@ -33,7 +33,7 @@ export function registerPlan(program: Command): void {
         const out = sql === undefined ? plan : { plan, sql: toSqlFilter(fromPlanResponse(response), sql) };
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       } catch (err) {
-        failWith("plan", err);
+        failWith("plan", err, flags.addr);
       }
     });
 }

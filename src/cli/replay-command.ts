@@ -12,7 +12,7 @@ import { sideOf } from "../impact/sample-impact.js";
 import { type ImpactReport, ImpactReportSchema, PushBundleRequestSchema, type PushBundleResponse } from "../gen/verdict/v1/admin_pb.js";
 import { toImpactReport } from "../server/admin/impact-mapping.js";
 import { TOKENS } from "../tokens.js";
-import { adminCall, adminError, type AdminFlags } from "./admin-commands.js";
+import { adminCall, adminError, type AdminFlags } from "./admin-client.js";
 import { configFromFlags, fail } from "./cli-config.js";
 import { formatImpactReport } from "./impact-text.js";
 import { silentLogger } from "./silent-logger.js";
@@ -78,7 +78,7 @@ async function replayOnServer(admin: AdminFlags, candidatePath: string, examples
   try {
     response = await adminCall<PushBundleResponse>(admin, "pushBundle", create(PushBundleRequestSchema, { bundle: archive, dryRun: true, maxExamples: examples }));
   } catch (err) {
-    throw new Error(adminError("pushBundle (dry run)", err));
+    throw new Error(adminError("replay (a dry-run push)", admin, err));
   }
   if (response.impact === undefined) throw new Error(`the server at ${admin.addr} keeps no request sample to replay: set whatIf.sampleSize there`);
   return response.impact;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { GetStatusRequestSchema, type GetStatusResponse } from "../gen/verdict/v1/admin_pb.js";
-import { adminCall, adminError, type AdminFlags } from "./admin-commands.js";
+import { adminCall, adminError, type AdminFlags } from "./admin-client.js";
 
 /** `verdict status`: each replica's bundle, activation, Redis, breaker, caches and log shipping. */
 export function registerStatus(program: Command): void {
@@ -15,13 +15,13 @@ export function registerStatus(program: Command): void {
       let failed = false;
       const out: string[] = [];
       for (const addr of flags.addr) {
+        const target: AdminFlags = flags.token === undefined ? { addr } : { addr, token: flags.token };
         try {
-          const target: AdminFlags = flags.token === undefined ? { addr } : { addr, token: flags.token };
           const r = await adminCall<GetStatusResponse>(target, "getStatus", create(GetStatusRequestSchema, {}));
           out.push(flags.json ? JSON.stringify({ addr, ...toPlain(r) }) : formatStatus(addr, r));
         } catch (err) {
           failed = true;
-          out.push(`${addr}: ${adminError("getStatus", err)}`);
+          out.push(`${addr}: ${adminError("status", target, err)}`);
         }
       }
       process.stdout.write(`${out.join(flags.json ? "\n" : "\n\n")}\n`);

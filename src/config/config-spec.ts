@@ -61,12 +61,14 @@ export const CONFIG_SPEC = {
   bundles: {
     verificationKey: optStr("PEM public key (Ed25519 or P-256); when set, only bundles signed with its private key are accepted, from every source"),
     keyId: optStr("when set, a bundle's signature must name this key id"),
-    stateDir: str(".verdict/bundles", "where the last pushed bundle is kept when there is no Redis (empty: nowhere)"),
+    stateDir: str("", "folder where the last pushed bundle is kept when there is no Redis, so a restart serves it (empty: nowhere; nothing is written or read from the working directory)"),
+    startupFallback: bool(false, "when the --policies/--bundle given at start is refused, serve the last pushed bundle (stateDir or Redis) instead of exiting"),
     watch: bool(true, "reload the --policies folder when its files change"),
     watchDebounceMs: int(300, 10, 60_000, "quiet time after a change before the folder is reloaded"),
     fanoutCheckMs: int(2_000, 100, 600_000, "how often a replica compares its revision with the fleet's (Redis)"),
     historySize: int(10, 1, 1000, "pushed bundles kept for ListBundles and ActivateBundle"),
     maxPushBytes: int(16 * MiB, 1024, 1024 * MiB, "largest bundle archive accepted by PushBundle"),
+    minCoverage: int(0, 0, 100, "percentage of policies that must decide at least one of a bundle's own tests for it to be accepted (pushes, folder changes, start-up); 0: no minimum"),
   },
   envoy: {
     forwardPrincipal: bool(false, "on allow, add x-verdict-principal (the principal id) to the upstream request"),

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { closest } from "fastest-levenshtein";
 import { parse as parseYaml } from "yaml";
 import { VerdictError } from "../errors.js";
 import { type Config, CONFIG_SPEC, crossCheck } from "./config-spec.js";
@@ -51,17 +52,37 @@ export function loadConfig(inputs: ConfigInputs = {}): Config {
       let from = "default";
       if (section[key] !== undefined) [raw, from] = [section[key], "config file"];
       for (const name of [envNameOf(path), ...(node.envAliases ?? [])]) {
-        if (env[name] !== undefined && env[name] !== "") [raw, from] = [env[name], name];
+        knownEnv.set(name, path);
+        // An empty variable means "unset", except for plain strings where empty is a value
+        // (VERDICT_BUNDLES_STATE_DIR= turns persistence off).
+        if (env[name] !== undefined && (env[name] !== "" || node.kind === "string")) [raw, from] = [env[name], name];
       }
       if (flags[path] !== undefined) [raw, from] = [flags[path], "flag"];
       out[key] = coerce(node, raw, path, from, problems);
     }
     return out;
   };
+  const knownEnv = new Map<string, string>();
   const config = build(CONFIG_SPEC, file, "");
+  problems.push(...unknownVariables(env, knownEnv));
   if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config) as unknown as Config;
+}
+
+/**
+ * `VERDICT_*` variables that are not settings: a misspelt name would otherwise be ignored and
+ * the default silently kept, so it stops the process naming the closest setting.
+ */
+function unknownVariables(env: Readonly<Record<string, string | undefined>>, known: ReadonlyMap<string, string>): string[] {
+  const names = [...known.keys()];
+  return Object.keys(env)
+    .filter((name) => name.startsWith("VERDICT_") && !known.has(name))
+    .sort()
+    .map((name) => {
+      const near = closest(name, names);
+      return `${name}: no such setting; did you mean ${near} (${known.get(near)})? (\`verdict config --settings\` lists them all)`;
+    });
 }
 
 function readConfigFile(path: string, problems: string[]): unknown {

@@ -53,14 +53,21 @@ export function catalogPolicies(cedar: CedarModule, files: readonly SourceFile[]
         message: "policy templates (?principal / ?resource slots) are not supported in bundles; write a static policy",
       });
     }
-    let cursor = 0;
-    // Lines are counted incrementally: a bundle of thousands of policies must not rescan its file per policy.
     let lineAt = 0;
     let line = 1;
-    parts.policies.forEach((text, index) => {
-      const found = file.text.indexOf(text, cursor);
-      const offset = found < 0 ? cursor : found;
-      cursor = found < 0 ? cursor : found + text.length;
+    // Cedar lists a file's policies by its internal ids ("policy0", "policy1", "policy10", …),
+    // not in file order: place each one in the file, then walk them in file order.
+    const taken = new Set<number>();
+    const placed = parts.policies.map((text) => {
+      let at = file.text.indexOf(text);
+      while (at >= 0 && taken.has(at)) at = file.text.indexOf(text, at + 1);
+      taken.add(at);
+      return { text, at };
+    });
+    placed.sort((a, b) => a.at - b.at);
+    placed.forEach(({ text, at }, index) => {
+      const offset = Math.max(0, at);
+      // Lines are counted incrementally: a bundle of thousands of policies must not rescan its file per policy.
       for (; lineAt < offset; lineAt++) if (file.text.charCodeAt(lineAt) === 0x0a) line++;
       const json = cedar.policyToJson(text);
       if (json.type === "failure") {

@@ -73,7 +73,7 @@ describe("PolicyAdminService", () => {
     await assert.rejects(a.push(invalid), failedPrecondition(/\[typo\].*departmnt/));
     const failing = withRevision("r-tests");
     failing.set("tests/admin_always_denied.json", utf8(JSON.stringify({ request: JSON.parse(readFileSync(join(EXAMPLE_BUNDLE, "tests/admin_can_delete_in_own_tenant.json"), "utf8")).request, expect: { decision: "deny" } })));
-    await assert.rejects(a.push(failing), failedPrecondition(/1 of 28 policy tests failed \(admin_always_denied\)/));
+    await assert.rejects(a.push(failing), failedPrecondition(/1 of \d+ policy tests failed \(admin_always_denied\)/));
     await assert.rejects(a.push(tarGz([{ name: "manifest.json", content: '{"name":"x"}' }, { name: "../escape.cedar", content: "permit(principal, action, resource);" }])), failedPrecondition(/\.\.\/escape\.cedar: path traversal/));
     const d = 140;
     const poison = withRevision("r-poison");
@@ -116,7 +116,7 @@ describe("PolicyAdminService", () => {
     assert.equal(await decide(v), Decision.ALLOW);
     await a.push(noEdits("r-freeze-2"));
     assert.equal(await decide(v), Decision.DENY);
-    await assert.rejects(a.push(withRevision("r-open")), failedPrecondition(/r-open was active before; use ActivateBundle/));
+    await assert.rejects(a.push(withRevision("r-open")), failedPrecondition(/r-open was active before; to return to it on purpose run `verdict bundle activate r-open`/));
     await a.activate("r-open");
     assert.equal(await decide(v), Decision.ALLOW, "the old decisions return");
     const list = await a.list();
@@ -160,7 +160,7 @@ describe("signed bundles only, when a key is configured", () => {
       await assert.rejects(a.push(changed), failedPrecondition(/roles\.cedar: changed since the bundle was signed/));
       assert.equal((await a.active()).bundle!.revision, "r1");
       assert.equal((await a.push(await signed(withRevision("r2"), "r2", s.keys.privateKey))).activated, true);
-      await assert.rejects(a.push(older), failedPrecondition(/signed before the active revision/));
+      await assert.rejects(a.push(older), failedPrecondition(/signed before the active revision r2, so a push of it is refused as a replay; this replica never served it, so to roll back rebuild and re-sign it with `verdict bundle build/));
       assert.equal((await a.active()).bundle!.revision, "r2");
     } finally {
       a.close();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { runCli } from "../helpers/cli.js";
 import { REPO } from "../helpers/bundles.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
@@ -20,8 +20,9 @@ const MORTY = "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs";
 
 it("`verdict test` passes on the AuthZEN example bundles (Todo and certification fixture)", () => {
   for (const bundle of [BUNDLE, join(REPO, "policies/examples/authzen-certification")]) {
-    const out = execFileSync(process.execPath, [join(REPO, "dist/src/main.js"), "test", bundle], { encoding: "utf8" });
-    assert.match(out, / passed, 0 failed/);
+    const r = runCli(["test", bundle]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, / passed, 0 failed/);
   }
 });
 

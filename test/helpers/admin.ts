@@ -51,9 +51,10 @@ export const withRevision = (revision: string): Files => {
 export const noEdits = (revision: string): Files => {
   const files = withRevision(revision);
   files.set("freeze.cedar", utf8(`@id("edit-freeze") forbid(principal, action == App::Action::"edit", resource);`));
-  // The freeze contradicts these two examples; a bundle must carry tests that pass.
+  // The freeze contradicts these examples; a bundle must carry tests that pass.
   files.delete("tests/editor_can_edit_document.json");
   files.delete("tests/viewer_cannot_edit_document.json");
+  files.delete("tests/document_roles.yaml");
   return files;
 };
 /** The example bundle with a new revision and without the policy `id`, and the tests that name it. */

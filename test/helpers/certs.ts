@@ -15,7 +15,7 @@ export interface TestPki {
 export function createPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "verdict-pki-"));
   const p = (f: string) => join(dir, f);
-  const run = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const run = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe", timeout: 30_000 });
   writeFileSync(p("index.txt"), "");
   writeFileSync(p("serial"), "1000\n");
   writeFileSync(

@@ -29,12 +29,21 @@ export async function startRedis(): Promise<TestRedis> {
   const start = () =>
     new Promise<void>((resolve, reject) => {
       child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+      const started = child;
+      // A redis-server that never says it is ready is killed rather than left to hang the test.
+      const timer = setTimeout(() => started.kill("SIGKILL"), 15_000);
       let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
+      started.stdout!.on("data", (d: Buffer) => {
         out += d.toString();
-        if (out.includes("Ready to accept connections")) resolve();
+        if (out.includes("Ready to accept connections")) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      child.once("exit", (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
+      started.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited ${code}: ${out}`));
+      });
     });
   await start();
   return {

@@ -1,28 +1,21 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { type ImpactReport, ImpactReportSchema } from "../../src/gen/verdict/v1/admin_pb.js";
 import { type CheckRequest, type CheckResponse, Decision } from "../../src/gen/verdict/v1/authorization_pb.js";
+import { runCliAsync } from "../helpers/cli.js";
 import { admin, asText, TOKEN, withoutPolicy, withRevision } from "../helpers/admin.js";
-import { EXAMPLE_BUNDLE, REPO, writeBundle } from "../helpers/bundles.js";
+import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
 import { oracle } from "../helpers/cedar-oracle.js";
 import { exampleBundleForOracle, exampleRequest } from "../helpers/example-requests.js";
 import { rng } from "../helpers/random.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
-const run = promisify(execFile);
-const MAIN = join(REPO, "dist", "src", "main.js");
 /** Runs the CLI; resolves with its exit code and output whatever the code. */
-const verdictCli = (args: string[]) =>
-  run(process.execPath, [MAIN, ...args], { cwd: REPO, maxBuffer: 64 << 20 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+const verdictCli = (args: string[]) => runCliAsync(args);
 
 const REMOVED = "editor-documents";
 const tmp = mkdtempSync(join(tmpdir(), "verdict-whatif-"));
@@ -151,7 +144,7 @@ describe("what-if: the impact of a bundle before it goes live", () => {
   it("refuses bad replay input with a message naming the problem", async () => {
     const unlogged = join(tmp, "no-request.jsonl");
     writeFileSync(unlogged, `${JSON.stringify({ decision_id: "d-1", api: "check", principal: 'App::User::"alice"', decision: "allow" })}\n`);
-    const r = await verdictCli(["replay", "--bundle", candidate.dir, "--decisions", unlogged]);
+    const r = await verdictCli(["replay", "--bundle", candidate.dir, "--decisions", unlogged, "--policies", EXAMPLE_BUNDLE]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no-request\.jsonl:1: a decision log line without "request"; log with decisionLog\.includeRequest=true/);
     const both = await verdictCli(["replay", "--bundle", candidate.dir, "--decisions", unlogged, "--addr", "127.0.0.1:1"]);

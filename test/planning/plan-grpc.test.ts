@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { ComparisonOperator, PlanKind, type PlanRequest, PlanRequestSchema, type PlanResponse, PlanResponseSchema } from "../../src/gen/verdict/v1/authorization_pb.js";
-import { EXAMPLE_BUNDLE, REPO, writeBundle } from "../helpers/bundles.js";
+import { runCliAsync } from "../helpers/cli.js";
+import { EXAMPLE_BUNDLE, writeBundle } from "../helpers/bundles.js";
 import { type RunningVerdict, startVerdict } from "../helpers/start-verdict.js";
 
 const viewer = {
@@ -94,9 +93,9 @@ describe("Plan over gRPC, example bundle", () => {
       "map.json": JSON.stringify({ columns: { tenant: "tenant_id", classification: "classification" } }),
     });
     try {
-      const run = promisify(execFile);
-      const args = [join(REPO, "dist/src/main.js"), "plan", "--addr", verdict.grpcAddr, "--request", join(dir, "request.json"), "--sql", join(dir, "map.json")];
-      const out = JSON.parse((await run(process.execPath, args, { timeout: 20_000 })).stdout) as { plan: { kind: string }; sql: unknown };
+      const r = await runCliAsync(["plan", "--addr", verdict.grpcAddr, "--request", join(dir, "request.json"), "--sql", join(dir, "map.json")]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { plan: { kind: string }; sql: unknown };
       assert.equal(out.plan.kind, "PLAN_KIND_CONDITIONAL");
       assert.deepEqual(out.sql, { where: "(tenant_id = $1 AND NOT (classification IS NOT NULL AND classification = $2))", params: ["acme", "confidential"] });
     } finally {

@@ -5,6 +5,7 @@ import { BundleError } from "../bundle-error.js";
 import type { BundleFiles } from "../bundle-files.js";
 import { textOf } from "../bundle-layout.js";
 import { requestFromJson } from "../../model/request-json.js";
+import { expectation, readTestSuite } from "./policy-test-suite.js";
 
 /** One policy test: a request and what the bundle must answer. */
 export interface PolicyTestCase {
@@ -22,7 +23,10 @@ export interface PolicyTestCase {
 
 const TEST_FILE = /^tests\/.+\.(json|ya?ml)$/;
 
-/** Reads every `tests/**.json|yaml` of a bundle; a malformed test refuses the bundle. */
+/**
+ * Reads every `tests/**.json|yaml` of a bundle: a test suite (a file with `tests:`, see
+ * `readTestSuite`) or a single case (`request` and `expect`). A malformed test refuses the bundle.
+ */
 export function readPolicyTests(files: BundleFiles): PolicyTestCase[] {
   const cases: PolicyTestCase[] = [];
   for (const file of [...files.keys()].sort()) {
@@ -34,7 +38,8 @@ export function readPolicyTests(files: BundleFiles): PolicyTestCase[] {
     } catch (err) {
       throw new BundleError(`${file}: cannot parse: ${(err as Error).message}`);
     }
-    cases.push(toCase(doc, file));
+    const isSuite = typeof doc === "object" && doc !== null && "tests" in doc;
+    cases.push(...(isSuite ? readTestSuite(doc as Record<string, unknown>, file) : [toCase(doc, file)]));
   }
   return cases;
 }
@@ -42,14 +47,7 @@ export function readPolicyTests(files: BundleFiles): PolicyTestCase[] {
 function toCase(doc: unknown, file: string): PolicyTestCase {
   const name = file.replace(/^tests\//, "").replace(/\.(json|ya?ml)$/, "");
   const o = (doc ?? {}) as Record<string, unknown>;
-  const expect = (o["expect"] ?? {}) as Record<string, unknown>;
-  if (expect["decision"] !== "allow" && expect["decision"] !== "deny") {
-    throw new BundleError(`${file}: expect.decision must be "allow" or "deny"`);
-  }
-  const policies = expect["determiningPolicies"];
-  if (policies !== undefined && (!Array.isArray(policies) || policies.some((p) => typeof p !== "string"))) {
-    throw new BundleError(`${file}: expect.determiningPolicies must be a list of policy ids`);
-  }
+  const expect = expectation(o["expect"] ?? {}, `${file}: expect`);
   let request: AuthzRequest;
   try {
     request = requestFromJson(o["request"]).request;
@@ -61,6 +59,6 @@ function toCase(doc: unknown, file: string): PolicyTestCase {
     file,
     description: typeof o["description"] === "string" ? o["description"] : name.replace(/_/g, " "),
     request,
-    expect: { decision: expect["decision"], ...(policies ? { determiningPolicies: policies as string[] } : {}) },
+    expect,
   };
 }

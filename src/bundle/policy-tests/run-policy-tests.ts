@@ -35,20 +35,3 @@ export function runPolicyTests(
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join("\0") === [...b].sort().join("\0");
-
-/** A readable report: one line per test, details for failures. */
-export function formatTestReport(results: readonly PolicyTestResult[]): string {
-  const lines: string[] = [];
-  for (const r of results) {
-    if (r.passed) {
-      lines.push(`PASS ${r.test.name}`);
-      continue;
-    }
-    const want = `${r.test.expect.decision}${r.test.expect.determiningPolicies ? ` by [${r.test.expect.determiningPolicies.join(", ")}]` : ""}`;
-    const got = "error" in r.actual ? `error: ${r.actual.error}` : `${r.actual.decision} by [${r.actual.determiningPolicies.join(", ")}]`;
-    lines.push(`FAIL ${r.test.name} (${r.test.file})\n     expected ${want}\n     got      ${got}`);
-  }
-  const failed = results.filter((r) => !r.passed).length;
-  lines.push(`${results.length - failed} passed, ${failed} failed`);
-  return lines.join("\n");
-}

@@ -19,17 +19,20 @@ export interface BundleSourceSettings {
   readonly watchDebounceMs: number;
   readonly fanoutCheckMs: number;
   readonly readLimits: BundleReadLimits;
+  /** Serve the last pushed bundle when the start-up bundle is refused (else: refuse to start). */
+  readonly startupFallback?: boolean;
 }
 
 /**
  * Start-up precedence, later sources winning: the configured folder or archive; then the
  * bundle an operator last pushed or re-activated — from Redis when it is configured, else from
- * the local store. A push is a deliberate act made after deployment, so it wins over what the
- * deployment ships until the next push; the folder is the fallback before the first push and
- * whenever the pushed bundle cannot be loaded (and the other way round: a broken folder with a
- * good pushed bundle still starts). Afterwards the folder is watched (a change is activated on
- * this replica only) and the fleet is followed. Everything goes through the registry: verified,
- * compiled and tested like a push.
+ * the local store (only when `bundles.stateDir` is set). A push is a deliberate act made after
+ * deployment, so it wins over what the deployment ships until the next push; the folder is the
+ * fallback before the first push and whenever the pushed bundle cannot be loaded. A broken
+ * folder stops the start (an operator who asked for that folder learns it is broken) unless
+ * `startupFallback` allows serving the pushed bundle instead. The bundle chosen, and why, is
+ * logged. Afterwards the folder is watched (a change is activated on this replica only) and the
+ * fleet is followed. Everything goes through the registry: verified, compiled and tested like a push.
  */
 export class BundleSources {
   readonly #settings: BundleSourceSettings;
@@ -57,6 +60,7 @@ export class BundleSources {
       await this.#registry.receive(await this.#readPath(), `startup:${path}`);
     } catch (err) {
       startupError = err;
+      if (this.#settings.startupFallback !== true) throw err;
     }
     const stored = await this.#store?.load();
     if (stored !== undefined) {
@@ -67,7 +71,12 @@ export class BundleSources {
     }
     await this.#fanout?.start(this.#settings.fanoutCheckMs);
     if (this.#active.snapshot === undefined) throw startupError instanceof Error ? startupError : new BundleError(`no bundle could be loaded from ${path}`);
-    if (startupError !== undefined) this.#log.warn({ err: (startupError as Error).message, path }, "the start-up bundle was refused; serving the pushed bundle");
+    if (startupError !== undefined) this.#log.warn({ err: (startupError as Error).message, path }, "the start-up bundle was refused; serving the pushed bundle (bundles.startupFallback)");
+    const chosen = this.#active.activation!;
+    this.#log.info(
+      { bundle: chosen.snapshot.name, revision: chosen.snapshot.revision, from: chosen.activatedBy, path },
+      chosen.activatedBy.startsWith("startup:") ? "serving the start-up bundle (no newer pushed bundle)" : "serving the last pushed bundle: a push wins over the start-up bundle until the next push",
+    );
     if (this.#settings.watch) {
       // A tarball is watched through its folder: a ConfigMap update replaces the folder's `..data` link, not the file.
       const tarball = path.endsWith(".tar.gz");
