@@ -84,7 +84,7 @@ describe("GetStatus and `verdict status`", () => {
     assert.equal((JSON.parse(json.stdout) as { bundle: { name: string } }).bundle.name, "example-docs-api");
     await assert.rejects(run(process.execPath, [MAIN, "status", "--addr", v.adminAddr, "127.0.0.1:1"], { env, timeout: 20_000 }), (err: { code: number; stdout: string }) => {
       assert.equal(err.code, 1);
-      assert.match(err.stdout, /127\.0\.0\.1:1: getStatus failed/);
+      assert.match(err.stdout, /127\.0\.0\.1:1: status failed: cannot reach the admin listener/);
       return true;
     });
   });
