@@ -23,7 +23,6 @@ const require = createRequire(join(root, "package.json"));
 // A separate cedar-wasm instance for the floor, so neither side's preparsed state helps the other.
 const cedar = require("@cedar-policy/cedar-wasm/nodejs");
 
-
 /** Runs `fn(i)` for up to SECONDS (at least `min` calls, at most `max`); returns µs per call. */
 function measure(fn, { min = 20, max = Infinity } = {}) {
   for (let i = 0; i < Math.min(50, max); i++) fn(i);

@@ -7,7 +7,7 @@ import { type Env, Unsupported } from "./compile-expr.js";
 import { compilePolicy, type CompiledPolicy } from "./compiled-policy.js";
 import { type EntityData, EntityStore, StaticEntities } from "./entity-store.js";
 import { ScopeIndex } from "./scope-index.js";
-import type { SchemaModel, SType } from "./schema-types.js";
+import type { SchemaModel } from "./schema-types.js";
 import { ValueReader } from "./value-reader.js";
 import { CedarError, CedarRecord, type CValue, Refusal, Uid } from "./values.js";
 
@@ -54,7 +54,6 @@ export class CompiledEvaluator {
   readonly #index: ScopeIndex;
   readonly #defaultActionType: string;
   readonly #strict: boolean;
-  readonly #emptyContextType: SType | undefined;
 
   /** Throws `Unsupported` when the bundle as a whole cannot be compiled (schema or entities). */
   constructor(parts: CompiledEvaluatorParts) {
@@ -62,7 +61,6 @@ export class CompiledEvaluator {
     this.#reader = new ValueReader(parts.schema);
     this.#defaultActionType = parts.defaultActionType;
     this.#strict = parts.strict;
-    this.#emptyContextType = undefined;
     const fallbacks: FallbackPolicy[] = [];
     this.#policies = parts.policies.map((p) => {
       try {
@@ -210,7 +208,7 @@ export class CompiledEvaluator {
   }
 
   #context(req: AuthzRequest, action: Uid): CedarRecord {
-    const type = this.#schema?.actions.get(action.key)?.context ?? this.#emptyContextType;
+    const type = this.#schema?.actions.get(action.key)?.context;
     if (this.#schema !== undefined && type === undefined) throw new Refusal(`action ${formatUid(action)} is not declared in the schema`);
     const value = this.#reader.model({ kind: "record", fields: req.context }, type, "context");
     return value as CedarRecord;
