@@ -93,14 +93,21 @@ export function parseIp(s: string): IpAddr {
   return new IpAddr(v6, addr, prefix);
 }
 
-/** A `decimal`: the value times 10^4 as a long. */
-export class Decimal extends ExtValue {
-  readonly typeName = "decimal";
-  constructor(readonly scaled: Long) {
+/** An extension value that is one long underneath; equal when of the same class and long. */
+abstract class LongBacked extends ExtValue {
+  constructor(protected readonly value: Long) {
     super();
   }
   equals(o: ExtValue): boolean {
-    return o instanceof Decimal && o.scaled === this.scaled;
+    return o.constructor === this.constructor && (o as LongBacked).value === this.value;
+  }
+}
+
+/** A `decimal`: the value times 10^4 as a long. */
+export class Decimal extends LongBacked {
+  readonly typeName = "decimal";
+  get scaled(): Long {
+    return this.value;
   }
 }
 
@@ -112,24 +119,18 @@ export function parseDecimal(s: string): Decimal {
 }
 
 /** A `datetime`: milliseconds since the Unix epoch. */
-export class Datetime extends ExtValue {
+export class Datetime extends LongBacked {
   readonly typeName = "datetime";
-  constructor(readonly ms: Long) {
-    super();
-  }
-  equals(o: ExtValue): boolean {
-    return o instanceof Datetime && o.ms === this.ms;
+  get ms(): Long {
+    return this.value;
   }
 }
 
 /** A `duration` in milliseconds. */
-export class Duration extends ExtValue {
+export class Duration extends LongBacked {
   readonly typeName = "duration";
-  constructor(readonly ms: Long) {
-    super();
-  }
-  equals(o: ExtValue): boolean {
-    return o instanceof Duration && o.ms === this.ms;
+  get ms(): Long {
+    return this.value;
   }
 }
 
