@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { distinctRequests, loadCedarScenario, toCedar } from "./lib/scenario-requests.mjs";
+import { distinctRequests, loadCedarScenario, toCedar, toModel } from "./lib/scenario-requests.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: opt } = parseArgs({ options: { seconds: { type: "string", default: "2" }, requests: { type: "string", default: "2000" } } });
@@ -22,30 +22,6 @@ const { CedarRuntime } = await import(join(root, "dist/src/engine/cedar-runtime.
 const require = createRequire(join(root, "package.json"));
 // A separate cedar-wasm instance for the floor, so neither side's preparsed state helps the other.
 const cedar = require("@cedar-policy/cedar-wasm/nodejs");
-
-// Cedar JSON (as the scenarios write it) -> Verdict's model.
-const value = (v) => {
-  if (typeof v === "boolean") return { kind: "bool", value: v };
-  if (typeof v === "number") return { kind: "long", value: v };
-  if (typeof v === "string") return { kind: "string", value: v };
-  if (Array.isArray(v)) return { kind: "set", values: v.map(value) };
-  if (v.__entity) return { kind: "entity", uid: v.__entity };
-  if (v.__extn) return { kind: "extension", fn: v.__extn.fn, arg: v.__extn.arg };
-  return { kind: "record", fields: record(v) };
-};
-const record = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, value(v)]));
-const entity = (e) => ({ uid: e.uid, attrs: record(e.attrs), parents: e.parents, tags: {} });
-const same = (a, b) => a.type === b.type && a.id === b.id;
-function toModel(call) {
-  const find = (u) => call.entities.find((e) => same(e.uid, u));
-  return {
-    principal: entity(find(call.principal)),
-    action: call.action,
-    resource: entity(find(call.resource)),
-    context: record(call.context),
-    entities: call.entities.filter((e) => !same(e.uid, call.principal) && !same(e.uid, call.resource)).map(entity),
-  };
-}
 
 /** Runs `fn(i)` for up to SECONDS (at least `min` calls, at most `max`); returns µs per call. */
 function measure(fn, { min = 20, max = Infinity } = {}) {

@@ -25,6 +25,7 @@ import { UncachedEvaluator } from "./decision/uncached-evaluator.js";
 import { CedarEngine } from "./engine/cedar-engine.js";
 import { CedarRuntime } from "./engine/cedar-runtime.js";
 import { EvaluationPool } from "./engine/evaluation-pool.js";
+import { engineObserver } from "./observability/engine-observer.js";
 import { RequestSample } from "./impact/request-sample.js";
 import { SampleImpact } from "./impact/sample-impact.js";
 import { ShadowEvaluator } from "./impact/shadow-evaluator.js";
@@ -62,7 +63,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
 
   c.register(TOKENS.Config, { useValue: config });
   single(TOKENS.Logger, () => logger ?? createLogger(config.log.level));
-  single(TOKENS.Engine, () => new CedarEngine(new CedarRuntime(), config.engine));
+  single(TOKENS.Engine, (r) => new CedarEngine(new CedarRuntime(), { ...config.engine, observer: engineObserver(r.resolve(TOKENS.Metrics), r.resolve(TOKENS.Logger), config.decisionLog) }));
   single(TOKENS.BundleLoader, (r) => {
     const { verificationKey, keyId } = config.bundles;
     return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : BundleVerifier.fromFile(verificationKey, keyId));

@@ -153,3 +153,27 @@ export function toVerdictJson(req) {
     entities: c.entities.filter((e) => !same(e.uid, c.principal) && !same(e.uid, c.resource)).map(verdictEntity),
   };
 }
+
+// A Cedar call (toCedar) as Verdict's in-process model (AuthzRequest), for engine benchmarks.
+const modelValue = (v) => {
+  if (typeof v === "boolean") return { kind: "bool", value: v };
+  if (typeof v === "number") return { kind: "long", value: v };
+  if (typeof v === "string") return { kind: "string", value: v };
+  if (Array.isArray(v)) return { kind: "set", values: v.map(modelValue) };
+  if (v.__entity) return { kind: "entity", uid: v.__entity };
+  if (v.__extn) return { kind: "extension", fn: v.__extn.fn, arg: v.__extn.arg };
+  return { kind: "record", fields: modelRecord(v) };
+};
+const modelRecord = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, modelValue(v)]));
+const modelEntity = (e) => ({ uid: e.uid, attrs: modelRecord(e.attrs), parents: e.parents, tags: {} });
+export function toModel(call) {
+  const same = (a, b) => a.type === b.type && a.id === b.id;
+  const find = (u) => call.entities.find((e) => same(e.uid, u));
+  return {
+    principal: modelEntity(find(call.principal)),
+    action: call.action,
+    resource: modelEntity(find(call.resource)),
+    context: modelRecord(call.context),
+    entities: call.entities.filter((e) => !same(e.uid, call.principal) && !same(e.uid, call.resource)).map(modelEntity),
+  };
+}

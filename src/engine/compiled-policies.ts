@@ -9,6 +9,8 @@ import { toCedarRecord, toCedarUid } from "./cedar-json.js";
 import { EntityGraph } from "./entity-graph.js";
 import type { PolicyEntry } from "./policy-catalog.js";
 import type { PolicySources } from "./policy-sources.js";
+import { compileBundle } from "./compiled/compile-bundle.js";
+import { EvaluatorChoice, type EvaluatorSettings } from "./evaluator-choice.js";
 import { ActionHierarchy, policyScope, uidKey } from "./policy-scope.js";
 import { PolicySlicer, type ScopeRequest } from "./policy-slicer.js";
 import { RequestEntities } from "./request-entities.js";
@@ -17,7 +19,7 @@ import type { SchemaHints } from "./schema-hints.js";
 import { type Slice, SliceCache } from "./slice-cache.js";
 
 /** How the engine treats evaluation errors, and how it narrows what Cedar is given. */
-export interface EvaluationOptions {
+export interface EvaluationOptions extends EvaluatorSettings {
   /**
    * Strict (the default): a `forbid` whose evaluation errors denies, because Cedar would skip
    * it and a guard that cannot be evaluated must not open access. Off: Cedar's skip semantics.
@@ -98,6 +100,7 @@ export class CompiledPolicies {
     resourceAncestors: new Set(),
   };
   #schemaGeneration = -1;
+  readonly #choice: EvaluatorChoice;
 
   constructor(runtime: CedarRuntime, parts: CompiledParts, options: EvaluationOptions) {
     this.#runtime = runtime;
@@ -140,6 +143,22 @@ export class CompiledPolicies {
     // Preparse eagerly what every request needs, so a broken bundle fails at activation.
     this.#preparseSchema();
     if (!this.#slicing) this.#slices.get("*", this.#all);
+    const compiled = options.evaluator === "compiled" ? compileBundle(runtime.cedar, parts, this.#strict) : { reason: "engine.evaluator is wasm" };
+    this.#choice = new EvaluatorChoice(compiled, (req) => this.evaluateWasm(req), options);
+  }
+
+  /** The evaluator answering this bundle's requests now (see EvaluatorChoice). */
+  get evaluator(): "compiled" | "wasm" {
+    return this.#choice.active;
+  }
+
+  /**
+   * Decides one request with the configured evaluator (see EvaluatorChoice). Throws
+   * `invalid_argument` for a request Cedar refuses and `internal` on an engine fault; it never
+   * turns a fault into an allow.
+   */
+  evaluate(req: AuthzRequest): Evaluation {
+    return this.#choice.evaluate(req);
   }
 
   /** The sources this was compiled from. */
@@ -158,11 +177,11 @@ export class CompiledPolicies {
   }
 
   /**
-   * Decides one request. Throws `invalid_argument` for a request Cedar refuses (schema
-   * violation, bad extension value, entity cycle) and `internal` if the engine traps; it
+   * Decides one request with cedar-wasm. Throws `invalid_argument` for a request Cedar refuses
+   * (schema violation, bad extension value, entity cycle) and `internal` if the engine traps; it
    * never turns a fault into an allow.
    */
-  evaluate(req: AuthzRequest): Evaluation {
+  evaluateWasm(req: AuthzRequest): Evaluation {
     if (this.#schemaGeneration !== this.#runtime.generation) this.#preparseSchema();
     const action = req.action.type === "" ? { type: this.defaultActionType, id: req.action.id } : req.action;
     const entities: EntityJson[] = [];

@@ -61,6 +61,12 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
   readonly #shadowDivergences = new Counter({ name: "verdict_shadow_divergences_total", help: "Shadow evaluations whose answer differs from the one sent, by kind (allow_to_deny, deny_to_allow, error).", labelNames: ["kind"], registers: [this.registry] });
   readonly #shadowDropped = new Counter({ name: "verdict_shadow_dropped_total", help: "Sampled requests not evaluated against the shadow because its queue was full.", registers: [this.registry] });
 
+  readonly #engineBundles = new Counter({ name: "verdict_engine_compiled_bundles_total", help: "Bundles compiled, by the evaluator that answers them (compiled, wasm).", labelNames: ["evaluator"], registers: [this.registry] });
+  readonly #engineFallbackPolicies = new Counter({ name: "verdict_engine_fallback_policies_total", help: "Policies of compiled bundles left to cedar-wasm (see the activation log for which and why).", registers: [this.registry] });
+  readonly #engineWasmFallbacks = new Counter({ name: "verdict_engine_wasm_fallbacks_total", help: "Requests decided by cedar-wasm because they reached a policy the compiler left to it.", registers: [this.registry] });
+  readonly #engineCrossChecks = new Counter({ name: "verdict_engine_cross_checks_total", help: "Compiled decisions re-decided by cedar-wasm (engine.crossCheckRate).", registers: [this.registry] });
+  readonly #engineDivergences = new Counter({ name: "verdict_engine_divergences_total", help: "Cross-checked requests on which the compiled evaluator and cedar-wasm disagreed.", registers: [this.registry] });
+
   // Label children resolved once per label set (bounded), not hashed again on every decision.
   readonly #decisionsBy = children((api: Api, decision: string) => this.#decisions.labels(api, decision));
   readonly #durationBy = children((api: Api) => this.#checkDuration.labels(api));
@@ -99,6 +105,23 @@ export class Metrics implements DecisionObserver, PlanObserver, ShadowMetrics {
     this.#bundleInfo.set({ revision: activation.snapshot.revision, name: activation.snapshot.name }, 1);
     this.#policyCount.set(activation.snapshot.policies.policies.length);
     this.#activatedAt.set(activation.activatedAt.getTime() / 1000);
+  }
+
+  engineCompiled(evaluator: "compiled" | "wasm", fallbackPolicies: number): void {
+    this.#engineBundles.inc({ evaluator });
+    this.#engineFallbackPolicies.inc(fallbackPolicies);
+  }
+
+  engineWasmFallback(): void {
+    this.#engineWasmFallbacks.inc();
+  }
+
+  engineCrossChecked(): void {
+    this.#engineCrossChecks.inc();
+  }
+
+  engineDivergence(): void {
+    this.#engineDivergences.inc();
   }
 
   /** A bundle was refused; the active one keeps serving. */
