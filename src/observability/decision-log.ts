@@ -3,8 +3,8 @@ import { pino, type Logger } from "pino";
 import type { Config } from "../config/config-spec.js";
 import type { DecisionEvent, DecisionObserver } from "../decision/decision-observer.js";
 import { formatUid } from "../model/entity.js";
-import { requestToJson, valueToJson } from "../model/request-json.js";
-import { LogMasking, plainValue, type ValueForm } from "./log-masking.js";
+import { requestToJson } from "../model/request-json.js";
+import { LogMasking, plainValue, TYPED_VALUES, type ValueForm } from "./log-masking.js";
 import type { LineSink } from "./sinks/http-log-sink.js";
 
 /** What the decision log reports, so that logged + dropped + sampled out = decisions. */
@@ -17,12 +17,6 @@ export interface DecisionLogMetrics {
 /** Input fields as readers of the log want them: plain values. */
 const PLAIN: ValueForm = { value: plainValue, record: (fields) => fields, set: (values) => values, masked: (digest) => `hmac-sha256:${digest}` };
 /** The whole request in the form `verdict replay` reads back (a masked value becomes its digest string). */
-const TYPED: ValueForm = {
-  value: valueToJson,
-  record: (fields) => ({ record: { fields } }),
-  set: (values) => ({ set: { values } }),
-  masked: (digest) => ({ string: `hmac-sha256:${digest}` }),
-};
 
 /**
  * One JSON line per decision. Lines go through pino to an asynchronous sink with a bounded
@@ -122,7 +116,7 @@ export class DecisionLog implements DecisionObserver {
       out["principal_attrs"] = masking.record(request.principal.attrs, "principal.attrs", PLAIN);
       out["resource_attrs"] = masking.record(request.resource.attrs, "resource.attrs", PLAIN);
     }
-    if (this.#settings.includeRequest) out["request"] = requestToJson(request, event.result.requestId, (fields, path) => masking.record(fields, path, TYPED));
+    if (this.#settings.includeRequest) out["request"] = requestToJson(request, event.result.requestId, (fields, path) => masking.record(fields, path, TYPED_VALUES));
     return out;
   }
 

@@ -1,10 +1,9 @@
 import type { EngineObserver } from "../engine/evaluator-choice.js";
 import { requestToJson } from "../model/request-json.js";
-import { LogMasking, type ValueForm } from "./log-masking.js";
+import { LogMasking, type MaskingSettings, TYPED_VALUES } from "./log-masking.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
-const LOGGED: ValueForm = { value: (v) => (v.kind === "long" ? String(v.value) : v), record: (f) => f, masked: (d) => `sha256:${d}` };
 
 /**
  * Reports what the engine's evaluator choice sees: which evaluator each compiled bundle uses and
@@ -12,7 +11,7 @@ const LOGGED: ValueForm = { value: (v) => (v.kind === "long" ? String(v.value) :
  * account, cross-checks and divergences (metrics; a divergence is logged with the request masked
  * as the decision log masks it, and both answers).
  */
-export function engineObserver(metrics: Metrics, logger: Logger, masking: { readonly mask: string; readonly drop: string }): EngineObserver {
+export function engineObserver(metrics: Metrics, logger: Logger, masking: MaskingSettings): EngineObserver {
   const mask = new LogMasking(masking);
   return {
     compiled({ evaluator, reason, fallbackPolicies }) {
@@ -29,7 +28,7 @@ export function engineObserver(metrics: Metrics, logger: Logger, masking: { read
     },
     divergence({ request, compiled, wasm, switchedToWasm }) {
       metrics.engineDivergence();
-      const masked = requestToJson(request, "", (fields, path) => mask.record(fields, path, LOGGED));
+      const masked = requestToJson(request, "", (fields, path) => mask.record(fields, path, TYPED_VALUES));
       logger.error({ request: masked, compiled, wasm, switchedToWasm }, "the compiled evaluator and cedar-wasm disagreed on a request");
     },
   };

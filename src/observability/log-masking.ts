@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { formatUid, type Value } from "../model/entity.js";
+import { valueToJson } from "../model/request-json.js";
 
 /**
  * Keys that look like credentials are never logged, whatever the configuration says, at any
@@ -24,6 +25,14 @@ export interface ValueForm {
   set(values: unknown[]): unknown;
   masked(digest: string): unknown;
 }
+
+/** Cedar's typed JSON value forms (as in a request), for copies of a whole request. */
+export const TYPED_VALUES: ValueForm = {
+  value: valueToJson,
+  record: (fields) => ({ record: { fields } }),
+  set: (values) => ({ set: { values } }),
+  masked: (digest) => ({ string: `hmac-sha256:${digest}` }),
+};
 
 /** The masking settings (`decisionLog.*`). */
 export interface MaskingSettings {
