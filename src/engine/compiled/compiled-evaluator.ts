@@ -129,7 +129,9 @@ export class CompiledEvaluator {
     const permits: string[] = [];
     const forbids: string[] = [];
     let errors: EvaluationError[] | undefined;
-    let erroredForbids: string[] | undefined;
+    let erroredForbids = false;
+    // Forbids that held or errored, in bundle order: what a strict-mode deny reports.
+    const denying: string[] = [];
     for (let k = 0; k < candidates.length; k++) {
       const p = this.#policies[candidates[k]!]!;
       try {
@@ -137,14 +139,18 @@ export class CompiledEvaluator {
       } catch (err) {
         if (!(err instanceof CedarError)) throw err;
         (errors ??= []).push({ policyId: p.id, message: err.message });
-        if (p.forbid) (erroredForbids ??= []).push(p.id);
+        if (p.forbid) {
+          erroredForbids = true;
+          denying.push(p.id);
+        }
         continue;
       }
       if (p.fallback !== undefined) throw new NeedsWasm(`policy ${p.id}: ${p.fallback}`);
       (p.forbid ? forbids : permits).push(p.id);
+      if (p.forbid) denying.push(p.id);
     }
     const errs = errors ?? [];
-    if (this.#strict && erroredForbids !== undefined) return { decision: "deny", determiningPolicies: erroredForbids, errors: errs };
+    if (this.#strict && erroredForbids) return { decision: "deny", determiningPolicies: denying, errors: errs };
     if (forbids.length > 0) return { decision: "deny", determiningPolicies: forbids, errors: errs };
     if (permits.length > 0) return { decision: "allow", determiningPolicies: permits, errors: errs };
     return { decision: "deny", determiningPolicies: [], errors: errs };
@@ -155,6 +161,15 @@ export class CompiledEvaluator {
     const roleOf = (e: Entity): string => (e === req.principal ? "principal" : e === req.resource ? "resource" : `entities[${req.entities.indexOf(e)}]`);
     const actionEntity = (e: Entity) =>
       invalidArgument(`${roleOf(e)}: action entities come from the bundle's schema, not the request (${formatUid(e.uid)})`);
+    // Entities with data first; then a bare uid means the bundle's entity, else the request's
+    // own entity with data, else an entity with no data, validated like any other (as RequestEntities).
+    const bare = (e: Entity): void => {
+      if (!isBare(e)) return;
+      if (isActionType(e.uid.type)) throw actionEntity(e);
+      const uid = new Uid(e.uid.type, e.uid.id);
+      if (this.#statics.byKey.has(uid.key) || store.get(uid) !== undefined) return;
+      store.add(this.#entity(uid, e));
+    };
     const one = (e: Entity): void => {
       if (isBare(e)) return;
       const { type, id } = e.uid;
@@ -169,6 +184,9 @@ export class CompiledEvaluator {
     one(req.principal);
     one(req.resource);
     for (const e of req.entities) one(e);
+    bare(req.principal);
+    bare(req.resource);
+    for (const e of req.entities) bare(e);
     if (isActionType(req.principal.uid.type)) throw actionEntity(req.principal);
     if (isActionType(req.resource.uid.type)) throw actionEntity(req.resource);
     for (const e of req.entities) if (isActionType(e.uid.type)) throw actionEntity(e);
