@@ -43,7 +43,7 @@ export const CONFIG_SPEC = {
     strict: bool(true, "a forbid policy that errors denies (off: Cedar skips it)"),
     maxPolicyNesting: int(64, 8, 120, "deepest bracket nesting accepted in policy text"),
     workers: int(0, 0, 16, "worker threads that evaluate policies beside the main thread (0: evaluate on the main thread); each holds its own copy of the bundle"),
-    evaluator: oneOf("wasm", ["compiled", "wasm"], "which evaluator decides Check, BatchCheck, what-if, replay and shadow: compiled (policies compiled to closures, cross-checked against cedar-wasm) or wasm; Plan always uses cedar-wasm (docs/evaluators.md)"),
+    evaluator: oneOf("compiled", ["compiled", "wasm"], "which evaluator decides Check, BatchCheck, what-if, replay and shadow: compiled (policies compiled to closures, cross-checked against cedar-wasm) or wasm; Plan always uses cedar-wasm (docs/evaluators.md)"),
     crossCheckRate: num(0.01, 0, 1, "with the compiled evaluator, fraction of decisions re-decided by cedar-wasm after the answer; disagreements are counted and logged"),
     divergenceFallback: bool(false, "on a cross-check disagreement, decide the rest of that bundle's requests with cedar-wasm"),
     untrustedEntityData: oneOf("refuse", ["refuse", "ignore"], "request data for the bundle's trustedEntityTypes: refuse the request, or ignore the data"),

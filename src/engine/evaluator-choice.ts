@@ -29,7 +29,7 @@ export interface EvaluatorSettings {
   readonly observer?: EngineObserver;
 }
 
-export const EVALUATOR_DEFAULTS = { evaluator: "wasm", crossCheckRate: 0.01, divergenceFallback: false } as const;
+export const EVALUATOR_DEFAULTS = { evaluator: "compiled", crossCheckRate: 0.01, divergenceFallback: false } as const;
 
 /** An answer or a refusal, as compared between evaluators. */
 export type Outcome = { readonly evaluation: Evaluation } | { readonly refused: string };

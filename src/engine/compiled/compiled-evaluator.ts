@@ -170,6 +170,8 @@ export class CompiledEvaluator {
       if (this.#statics.byKey.has(uid.key) || store.get(uid) !== undefined) return;
       store.add(this.#entity(uid, e));
     };
+    // Every request-level refusal (redefinition, repeats, actions) before any schema validation, as RequestEntities.
+    const pending = new Map<string, [Uid, Entity]>();
     const one = (e: Entity): void => {
       if (isBare(e)) return;
       const { type, id } = e.uid;
@@ -178,12 +180,13 @@ export class CompiledEvaluator {
       if (this.#statics.byKey.has(uid.key) && !isActionType(type)) {
         throw invalidArgument(`${roleOf(e)}: entity ${formatUid(e.uid)} is defined by the bundle and cannot be redefined by a request`);
       }
-      if (store.get(uid) !== undefined) throw invalidArgument(`${roleOf(e)}: entity ${formatUid(e.uid)} appears more than once in the request`);
-      store.add(this.#entity(uid, e));
+      if (store.get(uid) !== undefined || pending.has(uid.key)) throw invalidArgument(`${roleOf(e)}: entity ${formatUid(e.uid)} appears more than once in the request`);
+      pending.set(uid.key, [uid, e]);
     };
     one(req.principal);
     one(req.resource);
     for (const e of req.entities) one(e);
+    for (const [uid, e] of pending.values()) store.add(this.#entity(uid, e));
     bare(req.principal);
     bare(req.resource);
     for (const e of req.entities) bare(e);
@@ -207,7 +210,11 @@ export class CompiledEvaluator {
       if (shape !== undefined && a === undefined && !shape.open) throw new Refusal(`${where}: attribute ${JSON.stringify(k)} is not declared in the schema`);
       attrs.set(k, this.#reader.model(e.attrs[k]!, a?.type, `${where}.${k}`));
     }
-    if (shape !== undefined) for (const [k, a] of shape.attrs) if (a.required && !attrs.has(k)) throw new Refusal(`${where}: required attribute ${JSON.stringify(k)} is missing`);
+    if (shape !== undefined) {
+      for (const [k, a] of shape.attrs) {
+        if (a.required && !attrs.has(k)) throw new Refusal(`entity does not conform to the schema: expected entity \`${formatUid(e.uid)}\` to have attribute \`${k}\`, but it does not`);
+      }
+    }
     let tags: Map<string, CValue> | undefined;
     const tagKeys = Object.keys(e.tags);
     if (tagKeys.length > 0) {
