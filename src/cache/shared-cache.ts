@@ -124,8 +124,18 @@ export class SharedCache {
     } catch {
       if (attempt < 20 && this.#redis.status === "ready") setTimeout(() => void this.#checkServer(attempt + 1), 250).unref();
     }
+    const mismatch = info === undefined ? undefined : topologyMismatch(this.#settings.topology, info);
+    if (mismatch !== undefined && this.#settings.topology.kind === "sentinel") {
+      // A replica reached through the sentinels mid-failover: not up yet, but keep using the
+      // connection (a READONLY write reconnects, and the sentinels are asked again); look again.
+      this.#verified = false;
+      this.#mismatch = undefined;
+      if (attempt < 40 && this.#redis.status === "ready") setTimeout(() => void this.#checkServer(attempt + 1), 250).unref();
+      this.#refresh();
+      return;
+    }
     this.#verified = info !== undefined;
-    this.#mismatch = info === undefined ? undefined : topologyMismatch(this.#settings.topology, info);
+    this.#mismatch = mismatch;
     if (this.#mismatch !== undefined) this.#onProblem(this.#mismatch);
     // A fresh connection that just answered INFO is a successful probe.
     else if (info !== undefined) this.#breaker.success();
