@@ -7,9 +7,11 @@ import { toCedarEntity } from "./cedar-json.js";
 import type { EntityGraph } from "./entity-graph.js";
 import { uidKey } from "./policy-scope.js";
 
-const isActionType = (type: string) => type === "Action" || type.endsWith("::Action");
+/** Action entities come from the schema, never from a request. */
+export const isActionType = (type: string) => type === "Action" || type.endsWith("::Action");
 
-function isBare(e: Entity): boolean {
+/** A uid with no attributes, parents or tags: a reference (see `RequestEntities.load`). */
+export function isBare(e: Entity): boolean {
   if (e.parents.length > 0) return false;
   for (const _ in e.attrs) return false;
   for (const _ in e.tags) return false;

@@ -3,6 +3,7 @@ import { invalidArgument } from "../../errors.js";
 import type { AuthzRequest } from "../../model/authz-request.js";
 import type { Evaluation, EvaluationError } from "../../model/decision.js";
 import { type Entity, formatUid } from "../../model/entity.js";
+import { isActionType, isBare } from "../request-entities.js";
 import { type Env, Unsupported } from "./compile-expr.js";
 import { compilePolicy, type CompiledPolicy } from "./compiled-policy.js";
 import { type EntityData, EntityStore, StaticEntities } from "./entity-store.js";
@@ -26,14 +27,6 @@ export interface CompiledEvaluatorParts {
   readonly strict: boolean;
 }
 
-const isActionType = (type: string) => type === "Action" || type.endsWith("::Action");
-
-function isBare(e: Entity): boolean {
-  if (e.parents.length > 0) return false;
-  for (const _ in e.attrs) return false;
-  for (const _ in e.tags) return false;
-  return true;
-}
 
 /** Thrown when a request reaches a policy the compiler left to cedar-wasm. */
 export class NeedsWasm extends Error {}
