@@ -279,7 +279,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
     }
     if (config.forwardAuth.enabled) {
       const door = { decisions: r.resolve(TOKENS.DecisionService), active: r.resolve(TOKENS.ActiveBundle), metrics: r.resolve(TOKENS.Metrics), inventory: r.resolve(TOKENS.UnmatchedInventory) };
-      addForwardAuthRoute(http, door, { ...config.forwardAuth, token: tokenOf(config.forwardAuth) });
+      addForwardAuthRoute(http, door, { ...config.forwardAuth, token: tokenOf(config.forwardAuth) }, config.tracing.enabled);
     }
     const decisionLog = r.resolve(TOKENS.DecisionLog);
     lifecycle.onClose(() => decisionLog.close());

@@ -39,7 +39,7 @@ export function connectRedis(topology: RedisTopology, options: ConnectionOptions
     return new Redis({ ...options, ...auth, ...tls, host: topology.node.host, port: topology.node.port, db: topology.db, reconnectOnError });
   }
   if (topology.kind === "sentinel") {
-    return new Redis({
+    return reconnectingAfterFailedConnect(new Redis({
       ...options,
       ...auth,
       ...tls,
@@ -53,7 +53,7 @@ export function connectRedis(topology: RedisTopology, options: ConnectionOptions
       ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
       ...(topology.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
       sentinelRetryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 2000),
-    });
+    }));
   }
   const { retryStrategy, enableOfflineQueue, ...redisOptions } = options;
   const cluster = new Cluster(
@@ -72,4 +72,30 @@ export function connectRedis(topology: RedisTopology, options: ConnectionOptions
     },
   );
   return cluster as unknown as Redis;
+}
+
+/**
+ * ioredis ends a client for good when its connector fails while (re)connecting — with Sentinel,
+ * a failover that closes the connection while the master is being resolved — instead of
+ * retrying. Such a client is connected again after a pause, until it is closed on purpose.
+ */
+function reconnectingAfterFailedConnect(client: Redis): Redis {
+  let closing = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  client.quit = ((...args: Parameters<Redis["quit"]>) => {
+    closing = true;
+    return quit(...args);
+  }) as Redis["quit"];
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  client.on("end", () => {
+    if (closing) return;
+    setTimeout(() => {
+      if (!closing && client.status === "end") client.connect().catch(() => undefined);
+    }, 1000).unref();
+  });
+  return client;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { describe, it } from "node:test";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
@@ -8,6 +9,8 @@ import { Authorization, CheckRequestSchema as EnvoyCheckRequestSchema, type Chec
 import { BatchCheckRequestSchema, type CheckResponse } from "../../src/gen/verdict/v1/authorization_pb.js";
 import { allowed, example } from "../helpers/admin.js";
 import { EXAMPLE_BUNDLE, REPO } from "../helpers/bundles.js";
+import { gatewayBundle, token } from "../helpers/gateway-idp.js";
+import { send } from "../helpers/gateways.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../helpers/otlp-receiver.js";
 import { startVerdict } from "../helpers/start-verdict.js";
 
@@ -127,6 +130,28 @@ describe("OpenTelemetry decision spans over OTLP/HTTP protobuf", () => {
       byTrace(receiver.spans, envoy.traceId).filter((s) => s.name === "verdict.decision").map((s) => [s.parentSpanId, s.attributes["verdict.api"], s.attributes["verdict.decision"]]),
       [[envoy.spanId, "envoy", "allow"]],
     );
+  });
+
+  it("the traceparent a gateway forwards to the forward-auth endpoint parents the decision span", async () => {
+    const gateway = traceparent();
+    const dir = await gatewayBundle();
+    try {
+      const receiver = await traced(
+        { "forwardAuth.enabled": true },
+        async (v) => {
+          const headers = { authorization: `Bearer ${await token()}`, "x-forwarded-method": "GET", "x-forwarded-uri": "/v1/tenants/acme/documents/d1", "x-forwarded-host": "api.example.test", "x-forwarded-proto": "https", "x-forwarded-for": "198.51.100.7", traceparent: gateway.header };
+          const r = await send(Number(new URL(v.httpUrl).port), { method: "GET", path: "/forward-auth", headers });
+          assert.equal(r.status, 200, r.body);
+        },
+        dir,
+      );
+      assert.deepEqual(
+        byTrace(receiver.spans, gateway.traceId).filter((s) => s.name === "verdict.decision").map((s) => [s.parentSpanId, s.attributes["verdict.api"], s.attributes["verdict.decision"]]),
+        [[gateway.spanId, "forward_auth", "allow"]],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the sampling ratio applies to traces that start here; a sampled caller is followed, an unsampled one is not", async () => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { invalidArgument } from "../../errors.js";
+import { toTraceCarrier } from "../../model/trace-carrier.js";
 import { bearerChecker } from "../bearer-token.js";
 import { bearerChallenge, isSafeHeaderValue } from "../envoy/envoy-responses.js";
 import { decideGatewayRequest, type GatewayDoor } from "./gateway-decision.js";
@@ -26,7 +27,7 @@ const MAX_REQUEST_ID = 1024;
  * credentials; 403 on deny; 400 when the original request cannot be known or is refused; 503
  * without a bundle; 500 on a fault. A gateway forwards only 2xx, so nothing else lets a request through.
  */
-export function addForwardAuthRoute(http: HttpServer, door: GatewayDoor, settings: ForwardAuthSettings): void {
+export function addForwardAuthRoute(http: HttpServer, door: GatewayDoor, settings: ForwardAuthSettings, traced = false): void {
   const caller = settings.token === undefined ? undefined : bearerChecker(settings.token);
   http.prefix(settings.path, async (req: IncomingMessage, res: ServerResponse) => {
     req.resume(); // a body (Envoy's with_request_body) is not read
@@ -42,7 +43,9 @@ export function addForwardAuthRoute(http: HttpServer, door: GatewayDoor, setting
       door.decisions.refuse("forward_auth", invalidArgument(forwarded.refuse));
       return sendJson(res, 400, { error: forwarded.refuse });
     }
-    const outcome = await decideGatewayRequest(door, forwarded.facts, "forward_auth", requestId);
+    // The gateway forwards the client's trace context among the original request's headers.
+    const trace = traced ? toTraceCarrier(req.headers["traceparent"], req.headers["tracestate"]) : undefined;
+    const outcome = await decideGatewayRequest(door, forwarded.facts, "forward_auth", requestId, trace);
     switch (outcome.kind) {
       case "refuse":
         return sendJson(res, outcome.status, { error: outcome.reason }, outcome.status === 401 ? { "www-authenticate": bearerChallenge(outcome.invalidToken === true) } : {});
