@@ -50,6 +50,7 @@ import { SignalMetrics } from "./observability/signal-metrics.js";
 import { DecisionTracer } from "./observability/tracing/decision-tracer.js";
 import { HttpLogSink } from "./observability/sinks/http-log-sink.js";
 import { AnomalyDetector } from "./observability/anomaly/anomaly-detector.js";
+import { LogMasking } from "./observability/log-masking.js";
 import { ReplicaStatus } from "./observability/status/replica-status.js";
 
 /**
@@ -63,7 +64,8 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
 
   c.register(TOKENS.Config, { useValue: config });
   single(TOKENS.Logger, () => logger ?? createLogger(config.log.level));
-  single(TOKENS.Engine, (r) => new CedarEngine(new CedarRuntime(), { ...config.engine, observer: engineObserver(r.resolve(TOKENS.Metrics), r.resolve(TOKENS.Logger), config.decisionLog) }));
+  single(TOKENS.Engine, (r) => new CedarEngine(new CedarRuntime(), { ...config.engine, observer: engineObserver(r.resolve(TOKENS.Metrics), r.resolve(TOKENS.Logger), r.resolve(TOKENS.LogMasking)) }));
+  single(TOKENS.LogMasking, () => new LogMasking(config.decisionLog));
   single(TOKENS.BundleLoader, (r) => {
     const { verificationKey, keyId } = config.bundles;
     return new BundleLoader(r.resolve(TOKENS.Engine), verificationKey === undefined ? undefined : BundleVerifier.fromFile(verificationKey, keyId));
@@ -176,7 +178,7 @@ export function createContainer(config: Config, logger?: Logger): DependencyCont
   });
   single(TOKENS.DecisionLog, (r) => {
     const remote = r.resolve(TOKENS.HttpLogSink);
-    return new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting), remote === undefined ? [] : [remote]);
+    return new DecisionLog(config.decisionLog, r.resolve(TOKENS.LogAccounting), remote === undefined ? [] : [remote], r.resolve(TOKENS.LogMasking));
   });
   single(TOKENS.AnomalyDetector, (r) => {
     if (!config.anomalies.enabled) return undefined;

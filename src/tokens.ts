@@ -10,6 +10,7 @@ import type { Config } from "./config/config-spec.js";
 import type { DecisionCache } from "./decision/decision-cache.js";
 import type { DecisionObserver } from "./decision/decision-observer.js";
 import type { DecisionService } from "./decision/decision-service.js";
+import type { LogMasking } from "./observability/log-masking.js";
 import type { PlanService } from "./decision/plan-service.js";
 import type { CedarEngine } from "./engine/cedar-engine.js";
 import type { UncachedEvaluator } from "./decision/uncached-evaluator.js";
@@ -49,6 +50,8 @@ export const TOKENS = {
   Metrics: Symbol("Metrics") as InjectionToken<Metrics>,
   Lifecycle: Symbol("Lifecycle") as InjectionToken<Lifecycle>,
   DecisionLog: Symbol("DecisionLog") as InjectionToken<DecisionLog>,
+  /** The decision log's masking (one key for every log that shows request data). */
+  LogMasking: Symbol("LogMasking") as InjectionToken<LogMasking>,
   BundleRegistry: Symbol("BundleRegistry") as InjectionToken<BundleRegistry>,
   BundleSources: Symbol("BundleSources") as InjectionToken<BundleSources>,
   AdminServer: Symbol("AdminServer") as InjectionToken<GrpcServer | undefined>,

@@ -70,6 +70,9 @@ export function loadConfig(inputs: ConfigInputs = {}): Config {
   return deepFreeze(config) as unknown as Config;
 }
 
+/** What Kubernetes sets in every pod for a Service named `verdict` (service links): not settings. */
+const SERVICE_LINK = /^VERDICT_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)$/;
+
 /**
  * `VERDICT_*` variables that are not settings: a misspelt name would otherwise be ignored and
  * the default silently kept, so it stops the process naming the closest setting.
@@ -77,7 +80,7 @@ export function loadConfig(inputs: ConfigInputs = {}): Config {
 function unknownVariables(env: Readonly<Record<string, string | undefined>>, known: ReadonlyMap<string, string>): string[] {
   const names = [...known.keys()];
   return Object.keys(env)
-    .filter((name) => name.startsWith("VERDICT_") && !known.has(name))
+    .filter((name) => name.startsWith("VERDICT_") && !known.has(name) && !SERVICE_LINK.test(name))
     .sort()
     .map((name) => {
       const near = closest(name, names);

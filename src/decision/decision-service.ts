@@ -30,8 +30,13 @@ export interface EncodedQuestion {
   readonly fingerprint: string | undefined;
   /** The correlation id the door read beside the fingerprint (used when the cache answers). */
   readonly requestId: string;
-  /** Decodes and maps; `exact`: the fingerprint stands for exactly this request. */
-  decode(): { readonly request: AuthzRequest; readonly requestId: string; readonly exact: boolean };
+  /**
+   * A refusal the encoding already shows (e.g. far too many entities), checked on a miss before
+   * decoding builds the request. A hit needs none: its question was decided within the limits.
+   */
+  precheck?(): VerdictError | undefined;
+  /** Decodes and maps; `exact()`: the fingerprint stands for exactly this request. */
+  decode(): { readonly request: AuthzRequest; readonly requestId: string; exact(): boolean };
 }
 
 /** A batch item's outcome: a decision, or the error that refused that item alone. */
@@ -96,9 +101,11 @@ export class DecisionService {
       const { fingerprint } = encoded;
       const known = fingerprint === undefined ? undefined : this.#cache.recall?.(snapshot.cacheScope, fingerprint);
       if (known === undefined) {
+        const early = encoded.precheck?.();
+        if (early !== undefined) throw early;
         const { request, requestId, exact } = encoded.decode();
         const { result, evaluation } = await this.#decide(snapshot, request, { ...ctx, requestId }, start);
-        if (fingerprint !== undefined && exact) this.#cache.remember?.(snapshot.cacheScope, fingerprint, evaluation);
+        if (fingerprint !== undefined && this.#cache.remember !== undefined && exact()) this.#cache.remember(snapshot.cacheScope, fingerprint, evaluation);
         return result;
       }
       const result = this.#result(known, snapshot, "hit_local", { ...ctx, requestId: encoded.requestId });

@@ -10,7 +10,7 @@ import { EntityGraph } from "./entity-graph.js";
 import type { PolicyEntry } from "./policy-catalog.js";
 import type { PolicySources } from "./policy-sources.js";
 import { compileBundle } from "./compiled/compile-bundle.js";
-import { EvaluatorChoice, type EvaluatorSettings } from "./evaluator-choice.js";
+import { EVALUATOR_DEFAULTS, EvaluatorChoice, type EvaluatorSettings } from "./evaluator-choice.js";
 import { ActionHierarchy, policyScope, uidKey } from "./policy-scope.js";
 import { PolicySlicer, type ScopeRequest } from "./policy-slicer.js";
 import { RequestEntities } from "./request-entities.js";
@@ -143,7 +143,7 @@ export class CompiledPolicies {
     // Preparse eagerly what every request needs, so a broken bundle fails at activation.
     this.#preparseSchema();
     if (!this.#slicing) this.#slices.get("*", this.#all);
-    const compiled = options.evaluator === "compiled" ? compileBundle(runtime.cedar, parts, this.#strict) : { reason: "engine.evaluator is wasm" };
+    const compiled = (options.evaluator ?? EVALUATOR_DEFAULTS.evaluator) === "compiled" ? compileBundle(runtime.cedar, parts, this.#strict) : { reason: "engine.evaluator is wasm" };
     this.#choice = new EvaluatorChoice(compiled, (req) => this.evaluateWasm(req), options);
   }
 

@@ -1,4 +1,5 @@
 import { parse, stringify } from "lossless-json";
+import { I64_MAX, I64_MIN } from "./compiled/values.js";
 
 /**
  * JSON that keeps Cedar's longs exact. Cedar's longs are 64-bit; a JS number is exact only
@@ -16,8 +17,6 @@ class NotALong {
 }
 
 const INTEGER = /^-?\d+$/;
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
 
 function parseNumber(text: string): number | bigint | NotALong {
   if (!INTEGER.test(text)) return new NotALong(text, "is not a whole number (Cedar's longs are 64-bit integers)");

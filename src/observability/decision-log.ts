@@ -35,11 +35,11 @@ export class DecisionLog implements DecisionObserver {
   /** Remote sinks: each gets every masked line, and counts its own sampled-out decisions. */
   readonly #sinks: readonly LineSink[];
 
-  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics, sinks: readonly LineSink[] = []) {
+  constructor(settings: Config["decisionLog"], metrics: DecisionLogMetrics, sinks: readonly LineSink[] = [], masking = new LogMasking(settings)) {
     this.#settings = settings;
     this.#metrics = metrics;
     this.#sinks = sinks;
-    this.#masking = new LogMasking(settings);
+    this.#masking = masking;
     if (settings.destination === "off") return;
     const sink = pino.destination({
       dest: settings.destination === "stdout" ? 1 : settings.destination,

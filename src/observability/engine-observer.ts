@@ -1,6 +1,6 @@
 import type { EngineObserver } from "../engine/evaluator-choice.js";
 import { requestToJson } from "../model/request-json.js";
-import { LogMasking, type MaskingSettings, TYPED_VALUES } from "./log-masking.js";
+import { type LogMasking, TYPED_VALUES } from "./log-masking.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
@@ -11,8 +11,7 @@ import type { Metrics } from "./metrics.js";
  * account, cross-checks and divergences (metrics; a divergence is logged with the request masked
  * as the decision log masks it, and both answers).
  */
-export function engineObserver(metrics: Metrics, logger: Logger, masking: MaskingSettings): EngineObserver {
-  const mask = new LogMasking(masking);
+export function engineObserver(metrics: Metrics, logger: Logger, mask: LogMasking): EngineObserver {
   return {
     compiled({ evaluator, reason, fallbackPolicies }) {
       metrics.engineCompiled(evaluator, fallbackPolicies.length);

@@ -73,6 +73,9 @@ describe("configuration traps", () => {
 
   it("a misspelt VERDICT_* variable stops the start, naming the closest setting", () => {
     assert.throws(() => loadConfig({ env: { VERDICT_BUNDLE_STATE_DIR: "/x" } }), /VERDICT_BUNDLE_STATE_DIR: no such setting; did you mean VERDICT_BUNDLES_STATE_DIR \(bundles\.stateDir\)\?/);
+    // Kubernetes adds these to every pod when a Service is named `verdict`: they are not settings.
+    const links = { VERDICT_SERVICE_HOST: "10.0.0.1", VERDICT_SERVICE_PORT: "50051", VERDICT_SERVICE_PORT_GRPC: "50051", VERDICT_PORT: "tcp://10.0.0.1:50051", VERDICT_PORT_50051_TCP_ADDR: "10.0.0.1" };
+    assert.equal(loadConfig({ env: links }).bundles.stateDir, "");
     const r = runCli(["serve", "--policies", EXAMPLE_BUNDLE], { env: { VERDICT_CACHE_MACSECRET: "0123456789abcdef0123" } });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /VERDICT_CACHE_MACSECRET: no such setting; did you mean VERDICT_CACHE_MAC_SECRET \(cache\.macSecret\)\?/);

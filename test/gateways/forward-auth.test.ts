@@ -155,3 +155,23 @@ describe("forward-auth caller trust at start", () => {
     assert.throws(load({ "forwardAuth.token": GATEWAY_TOKEN, "forwardAuth.path": "/fa/" }), /forwardAuth\.path/);
   });
 });
+
+describe("forward-auth on a path another route also serves", () => {
+  it("is decided by forward-auth, never answered 200 by the health or AuthZEN route", async () => {
+    const dir = await gatewayBundle();
+    for (const path of ["/healthz", "/access"]) {
+      const v = await startVerdict(dir, { "forwardAuth.enabled": true, "forwardAuth.path": path });
+      try {
+        const headers = { "x-forwarded-method": "DELETE", "x-forwarded-uri": DOC, "x-forwarded-host": "api.example.test", "x-forwarded-proto": "https", "x-forwarded-for": "198.51.100.7", authorization: `Bearer ${await token()}` };
+        const exact = await send(Number(new URL(v.httpUrl).port), { method: "GET", path, headers });
+        assert.equal(exact.status, 403, `${path}: ${exact.body}`);
+        // Envoy's HTTP-service mode: the original request appended to the auth path (a deny here).
+        const below = await send(Number(new URL(v.httpUrl).port), { method: "DELETE", path: `${path}${DOC}`, headers: { authorization: headers.authorization, "x-forwarded-for": "198.51.100.7" } });
+        assert.equal(below.status, 403, `${path}${DOC}: ${below.body}`);
+      } finally {
+        await v.stop();
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

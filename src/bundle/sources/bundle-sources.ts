@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "../../observability/logger.js";
@@ -42,6 +43,8 @@ export class BundleSources {
   readonly #store: LocalBundleStore | undefined;
   readonly #fanout: RedisBundleFanout | undefined;
   #watcher: { close(): void } | undefined;
+  /** Digest of the last archive read from the configured path. */
+  #lastRead: string | undefined;
 
   constructor(settings: BundleSourceSettings, registry: BundleRegistry, active: ActiveBundle, log: Logger, store?: LocalBundleStore, fanout?: RedisBundleFanout) {
     this.#settings = settings;
@@ -57,7 +60,9 @@ export class BundleSources {
     const { path } = this.#settings;
     let startupError: unknown;
     try {
-      await this.#registry.receive(await this.#readPath(), `startup:${path}`);
+      const archive = await this.#readPath();
+      this.#isNew(archive);
+      await this.#registry.receive(archive, `startup:${path}`);
     } catch (err) {
       startupError = err;
       if (this.#settings.startupFallback !== true) throw err;
@@ -82,7 +87,10 @@ export class BundleSources {
       const tarball = path.endsWith(".tar.gz");
       this.#watcher = watchDirectory(tarball ? dirname(path) : path, this.#settings.watchDebounceMs, async () => {
         try {
-          await this.#registry.receive(await this.#readPath(), `watch:${path}`);
+          // Only new content at the path counts: any other event in the folder (a push writing
+          // its state there, an unrelated file) must not re-activate the start-up bundle over a push.
+          const archive = await this.#readPath();
+          if (this.#isNew(archive)) await this.#registry.receive(archive, `watch:${path}`);
         } catch (err) {
           this.#log.warn({ err: (err as Error).message, path }, "bundle folder changed but the new content was refused; the last good bundle keeps serving");
         }
@@ -93,6 +101,14 @@ export class BundleSources {
   async close(): Promise<void> {
     this.#watcher?.close();
     await this.#fanout?.close();
+  }
+
+  /** Whether `archive` differs from the last one read from the path (and remembers it). */
+  #isNew(archive: Uint8Array): boolean {
+    const digest = createHash("sha256").update(archive).digest("hex");
+    const changed = digest !== this.#lastRead;
+    this.#lastRead = digest;
+    return changed;
   }
 
   /** The configured source as an archive: a tarball as it is, a folder packed in memory order. */

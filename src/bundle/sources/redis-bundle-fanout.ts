@@ -149,8 +149,10 @@ export class RedisBundleFanout implements BundlePublisher {
       if (record.seq <= this.#lastSeq) {
         this.#receiver.refuseRecord("stale", `the fleet record's activation sequence ${record.seq} (revision ${record.revision}) is not after the last one this replica acted on (${this.#lastSeq}): a replayed record`, from);
       }
-      const archive = await this.#redis.hgetBuffer(this.#key, "archive");
-      if (archive === null) return;
+      // The seal and the archive in one read: a push landing between two reads would pair this
+      // record with another archive. A changed seal is handled at the next check.
+      const [mac, archive] = await this.#redis.hmgetBuffer(this.#key, "mac", "archive");
+      if (archive == null || mac == null || mac.toString() !== stored.mac) return;
       // A newer activation may be written while this one is built: it must not be overtaken.
       await this.#receiver.receive(archive, from, { kind: record.kind, digest: record.digest, signedAt: record.signedAt, fresh: () => record.seq > this.#lastSeq });
       if (record.seq > this.#lastSeq) this.#accepted(record, archive);

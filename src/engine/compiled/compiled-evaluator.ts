@@ -4,7 +4,7 @@ import type { AuthzRequest } from "../../model/authz-request.js";
 import type { Evaluation, EvaluationError } from "../../model/decision.js";
 import { type Entity, formatUid } from "../../model/entity.js";
 import { isActionType, isBare } from "../request-entities.js";
-import { type Env, Unsupported } from "./compile-expr.js";
+import { type Env, uidOf, Unsupported } from "./compile-expr.js";
 import { compilePolicy, type CompiledPolicy } from "./compiled-policy.js";
 import { type EntityData, EntityStore, StaticEntities } from "./entity-store.js";
 import { ScopeIndex } from "./scope-index.js";
@@ -76,7 +76,7 @@ export class CompiledEvaluator {
     const schema = this.#schema;
     for (const e of entities) {
       const raw = e as unknown as { uid: unknown; attrs?: Record<string, unknown>; parents?: unknown[]; tags?: Record<string, unknown> };
-      const uid = jsonUid(raw.uid);
+      const uid = uidOf(raw.uid);
       if (schema !== undefined && isActionType(uid.type)) throw new Unsupported("static action entities next to a schema");
       const info = schema?.entityTypes.get(uid.type);
       const attrs = new Map<string, CValue>();
@@ -86,7 +86,7 @@ export class CompiledEvaluator {
         tags = new Map();
         for (const [k, v] of Object.entries(raw.tags)) tags.set(k, this.#reader.json(v, info?.tags, `${uid.type} tag ${k}`));
       }
-      out.push({ uid, attrs, tags, parents: (raw.parents ?? []).map(jsonUid) });
+      out.push({ uid, attrs, tags, parents: (raw.parents ?? []).map(uidOf) });
     }
     if (schema !== undefined) {
       for (const a of schema.actions.values()) out.push({ uid: a.uid, attrs: new Map(), tags: undefined, parents: a.memberOf });
@@ -170,7 +170,7 @@ export class CompiledEvaluator {
       const { type, id } = e.uid;
       if (isActionType(type)) throw actionEntity(e);
       const uid = new Uid(type, id);
-      if (this.#statics.byKey.has(uid.key) && !isActionType(type)) {
+      if (this.#statics.byKey.has(uid.key)) {
         throw invalidArgument(`${roleOf(e)}: entity ${formatUid(e.uid)} is defined by the bundle and cannot be redefined by a request`);
       }
       if (store.get(uid) !== undefined || pending.has(uid.key)) throw invalidArgument(`${roleOf(e)}: entity ${formatUid(e.uid)} appears more than once in the request`);
@@ -183,9 +183,6 @@ export class CompiledEvaluator {
     bare(req.principal);
     bare(req.resource);
     for (const e of req.entities) bare(e);
-    if (isActionType(req.principal.uid.type)) throw actionEntity(req.principal);
-    if (isActionType(req.resource.uid.type)) throw actionEntity(req.resource);
-    for (const e of req.entities) if (isActionType(e.uid.type)) throw actionEntity(e);
   }
 
   #entity(uid: Uid, e: Entity): EntityData {
@@ -242,8 +239,3 @@ export class CompiledEvaluator {
   }
 }
 
-function jsonUid(v: unknown): Uid {
-  const o = v as Record<string, unknown>;
-  const inner = ("__entity" in o ? o["__entity"] : o) as Record<string, unknown>;
-  return new Uid(String(inner["type"]), String(inner["id"]));
-}

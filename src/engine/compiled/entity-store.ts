@@ -1,4 +1,5 @@
 import { type CValue, Refusal, Uid } from "./values.js";
+import { formatUid } from "../../model/entity.js";
 
 /** One entity as policies read it. */
 export interface EntityData {
@@ -90,7 +91,7 @@ export class EntityStore {
       if (this.#static.closedAncestors.has(e.uid.key)) return done.add(e.uid.key) as unknown as void;
       onPath.add(e.uid.key);
       for (const p of e.parents) {
-        if (onPath.has(p.key)) throw new Refusal(`entity hierarchy has a cycle through ${formatKey(p)}`);
+        if (onPath.has(p.key)) throw new Refusal(`entity hierarchy has a cycle through ${formatUid(p)}`);
         const d = this.get(p);
         if (d !== undefined) visit(d);
       }
@@ -101,6 +102,5 @@ export class EntityStore {
   }
 }
 
-const formatKey = (u: Uid) => `${u.type}::${JSON.stringify(u.id)}`;
 
 export { Uid };

@@ -93,6 +93,8 @@ export class ValueReader {
       return v;
     }
     if (typeof v === "number") return longOf(v, path);
+    // Bundle JSON is read exactly: a long beyond 2^53 arrives as a bigint.
+    if (typeof v === "bigint") return normLong(v, `${path}: ${v} is outside the 64-bit range`);
     if (Array.isArray(v)) return new CedarSet(v.map((x, i) => this.json(x, type?.kind === "Set" ? type.element : undefined, `${path}[${i}]`)));
     if (typeof v !== "object" || v === null) return refuse(path, "null is not a Cedar value");
     const o = v as Record<string, unknown>;

@@ -81,7 +81,6 @@ export function negLong(a: Long): Long {
 }
 
 /** `<` on longs (mixed representations compare exactly). */
-export const ltLong = (a: Long, b: Long): boolean => a < b;
 
 export function typeName(v: CValue): string {
   switch (typeof v) {

@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { DecisionService } from "../../decision/decision-service.js";
 import type { PlanService } from "../../decision/plan-service.js";
-import { batchTooLarge } from "../../decision/request-limits.js";
 import { limitExceeded, toVerdictError } from "../../errors.js";
 import { AuthorizationService, BatchCheckResponseSchema, BatchCheckResultSchema } from "../../gen/verdict/v1/authorization_pb.js";
 import { toTraceCarrier } from "../../model/trace-carrier.js";
@@ -18,19 +17,15 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
   const impl = {
     // A repeated question is answered by the fingerprint of its bytes, without decoding it.
     check: unaryEncoded(AuthorizationService.method.check, async ({ bytes, decode }, call) => {
-      // Far too many entities or parents is refused before decoding builds them.
-      const tooLarge = checkTooLarge(bytes, decisions.limits);
-      if (tooLarge !== undefined) {
-        decisions.refuse("check", tooLarge);
-        throw tooLarge;
-      }
       const { fingerprint, requestId, canonical } = fingerprintCheck(bytes);
       const question = {
         fingerprint,
         requestId,
+        // Far too many entities or parents is refused before decoding builds them.
+        precheck: () => checkTooLarge(bytes, decisions.limits),
         decode: () => {
           const message = decode();
-          return { request: fromCheckRequest(message), requestId: message.requestId, exact: canonical(message) };
+          return { request: fromCheckRequest(message), requestId: message.requestId, exact: () => canonical(message) };
         },
       };
       return toCheckResponse(await decisions.decideEncoded(question, { api: "check", trace: traceOf(call) }));
@@ -44,9 +39,6 @@ export function authorizationService(decisions: DecisionService, plans: PlanServ
       const req = decode();
       const max = decisions.limits.maxBatchSize;
       if (req.checks.length > max) throw limitExceeded(`checks: ${req.checks.length} checks is over the batch limit of ${max}`);
-      // Before mapping: a batch over the entity budget costs nothing more.
-      const tooLarge = batchTooLarge(req.checks.map((c) => c.entities.length), decisions.limits);
-      if (tooLarge !== undefined) throw tooLarge;
       const items = req.checks.map((c, i) => {
         try {
           return { request: fromCheckRequest(c, `checks[${i}].`), requestId: c.requestId };

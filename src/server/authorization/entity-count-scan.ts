@@ -16,6 +16,14 @@ interface Counts {
   parents: number;
 }
 
+const byNumber = new WeakMap<DescMessage, Map<number, DescField>>();
+/** A message's fields by number, built once per message type. */
+function fieldsOf(desc: DescMessage): Map<number, DescField> {
+  let fields = byNumber.get(desc);
+  if (fields === undefined) byNumber.set(desc, (fields = new Map(desc.fields.map((f) => [f.number, f]))));
+  return fields;
+}
+
 /** The wire type decoding expects for a scalar (no packed or group fields occur in these messages). */
 function wireTypeOf(scalar: ScalarType): WireType {
   switch (scalar) {
@@ -46,7 +54,7 @@ function walk(reader: BinaryReader, end: number, desc: DescMessage, depth: numbe
   if (depth > MAX_DEPTH) return false;
   while (reader.pos < end) {
     const [no, wireType] = reader.tag();
-    const field = desc.fields.find((f) => f.number === no);
+    const field = fieldsOf(desc).get(no);
     if (field === undefined) {
       if (wireType === WireType.StartGroup || wireType === WireType.EndGroup) return false;
       reader.skip(wireType, no);

@@ -2,6 +2,9 @@ import type { CheckRequest } from "../../gen/envoy/service/auth/v3/external_auth
 import type { HttpFacts } from "../../routes/http-facts.js";
 import { resolveSourceAddress } from "../../routes/source-address.js";
 
+/** Strict: a raw header value that is not UTF-8 is refused, never replaced. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** The filter Envoy's jwt_authn stores verified payloads under, in metadata_context. */
 const JWT_AUTHN = "envoy.filters.http.jwt_authn";
 
@@ -24,8 +27,12 @@ export function factsOf(req: CheckRequest, xffTrustedHops: number): HttpFacts | 
     if (list === undefined) headers.set(k, [value]);
     else list.push(value);
   };
-  for (const [k, v] of Object.entries(http.headers)) add(k, v);
-  for (const h of http.headerMap?.headers ?? []) add(h.key, h.value !== "" ? h.value : new TextDecoder("utf-8", { fatal: true }).decode(h.rawValue));
+  let commaJoined = false;
+  for (const [k, v] of Object.entries(http.headers)) {
+    commaJoined = true;
+    add(k, v);
+  }
+  for (const h of http.headerMap?.headers ?? []) add(h.key, h.value !== "" ? h.value : UTF8.decode(h.rawValue));
   const source = req.attributes?.source;
   const address = source?.address?.address;
   const peer = address === undefined || address.case === undefined ? "" : address.case === "socketAddress" ? address.value.address : undefined;
@@ -34,7 +41,7 @@ export function factsOf(req: CheckRequest, xffTrustedHops: number): HttpFacts | 
     target: http.path,
     host: http.host,
     headers,
-    commaJoined: Object.keys(http.headers).length > 0,
+    commaJoined,
     source: resolveSourceAddress(peer, headers.get("x-forwarded-for"), xffTrustedHops),
     peerPrincipal: source?.principal ?? "",
     peerCertificatePresented: (source?.certificate ?? "") !== "" || (source?.principal ?? "") !== "",

@@ -1,6 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
-import { pathTooLong } from "../../decision/request-limits.js";
 import { Authorization, type CheckRequest, type CheckResponse, CheckRequestSchema } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../gen/envoy/type/v3/http_status_pb.js";
 import { toTraceCarrier } from "../../model/trace-carrier.js";
@@ -40,8 +39,6 @@ export function envoyService(door: GatewayDoor, settings: EnvoySettings, traced 
   const alwaysRemove = [...(settings.removeAuthorization ? ["authorization"] : []), PRINCIPAL_HEADER];
 
   const check = async (req: CheckRequest, callMetadata: grpc.Metadata): Promise<CheckResponse> => {
-    const longPath = pathTooLong(req.attributes?.request?.http?.path ?? "", door.decisions.limits);
-    if (longPath !== undefined) return refuse(StatusCode.URITooLong, longPath.message);
     let facts;
     try {
       facts = factsOf(req, settings.xffTrustedHops);

@@ -1,3 +1,4 @@
+import { pathTooLong } from "../../decision/request-limits.js";
 import type { TraceCarrier } from "../../model/trace-carrier.js";
 import type { ActiveBundle } from "../../bundle/active-bundle.js";
 import type { DecisionService } from "../../decision/decision-service.js";
@@ -27,7 +28,7 @@ export interface GatewayDoor {
  * table lets through, or a decision.
  */
 export type GatewayOutcome =
-  | { readonly kind: "refuse"; readonly status: 400 | 401 | 403; readonly reason: string; readonly invalidToken?: boolean }
+  | { readonly kind: "refuse"; readonly status: 400 | 401 | 403 | 414; readonly reason: string; readonly invalidToken?: boolean }
   | { readonly kind: "failure"; readonly unavailable: boolean; readonly reason: string }
   | { readonly kind: "pass" }
   | { readonly kind: "decided"; readonly result: DecisionResult; readonly principalId: string };
@@ -38,6 +39,12 @@ export type GatewayOutcome =
  * path (cache, metrics under `api`, decision log). Never throws.
  */
 export async function decideGatewayRequest(door: GatewayDoor, facts: HttpFacts, api: Api, requestId: string, trace?: TraceCarrier): Promise<GatewayOutcome> {
+  // Before routing or normalizing anything: a path over the limit costs no more.
+  const longPath = pathTooLong(facts.target, door.decisions.limits);
+  if (longPath !== undefined) {
+    door.decisions.refuse(api, longPath);
+    return { kind: "refuse", status: 414, reason: longPath.message };
+  }
   const table = door.active.snapshot?.routes;
   if (table === undefined) return { kind: "failure", unavailable: door.active.snapshot === undefined, reason: door.active.snapshot === undefined ? "no active bundle" : "the active bundle has no routes.yaml" };
   let outcome;

@@ -77,7 +77,9 @@ export class HttpServer {
       return;
     }
     const path = (req.url ?? "/").split("?")[0];
-    const handler = this.#routes.get(`${req.method} ${path}`) ?? this.#prefixes.find(([p]) => path === p || path!.startsWith(`${p}/`))?.[1];
+    // A prefix (forward-auth) wins over exact routes: were its path also /healthz or AuthZEN's,
+    // a gateway would get their 200 for a request nobody decided.
+    const handler = this.#prefixes.find(([p]) => path === p || path!.startsWith(`${p}/`))?.[1] ?? this.#routes.get(`${req.method} ${path}`);
     if (handler === undefined) {
       const known = [...this.#routes.keys()].some((k) => k.endsWith(` ${path}`));
       sendJson(res, known ? 405 : 404, { error: known ? "method not allowed" : "not found" });

@@ -42,7 +42,7 @@ describe("engine.evaluator = compiled", () => {
   });
 
   it("stays on cedar-wasm when engine.evaluator is wasm", () => {
-    const policies = new CedarEngine(runtime, { strict: true, maxPolicyNesting: 64 }).compile(exampleSources);
+    const policies = new CedarEngine(runtime, { strict: true, maxPolicyNesting: 64, evaluator: "wasm" }).compile(exampleSources);
     assert.equal(policies.evaluator, "wasm");
   });
 
