@@ -80,6 +80,13 @@ describe("a bundle's longs beyond ±(2^53−1) reach Cedar exactly", () => {
       assert.deepEqual(r.determiningPolicies, ["exact"]);
     }
   });
+  it("a static long beyond 2^53 keeps the bundle on the compiled evaluator, decided exactly", () => {
+    const p = compile(`@id("big") forbid(principal, action, resource) when { principal.n > 9007199254740991 };\n@id("allow") permit(principal, action, resource);`, entitiesText(9007199254740993n));
+    assert.equal(p.evaluator, "compiled");
+    assert.deepEqual(p.evaluate(request).determiningPolicies, ["big"]);
+    const q = compile(`@id("big") forbid(principal, action, resource) when { principal.n > 9007199254740991 };\n@id("allow") permit(principal, action, resource);`, entitiesText(9007199254740991n));
+    assert.deepEqual(q.evaluate(request).determiningPolicies, ["allow"]);
+  });
   it("random i64 longs compare, order and overflow as Cedar's 64-bit arithmetic says", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: I64_MIN, max: I64_MAX }), fc.bigInt({ min: I64_MIN, max: I64_MAX }), (n, k) => {
